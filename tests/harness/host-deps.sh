@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Install, on a Debian host, what building cleardf and booting its test
+# guests need. Only missing packages are installed; nothing is installed
+# into, or loaded by, the running kernel.
+set -euo pipefail
+
+pkgs=(
+	gcc make pkg-config libxtables-dev	# module and extension
+	linux-headers-amd64			# headers for a plain `make`
+	dwarves					# pahole: BTF for 6.12+ modules
+	qemu-system-x86				# the test guests (TCG)
+	mmdebstrap				# per-release build and guest roots
+	cpio zstd xz-utils			# initramfs, kernel packages
+	git perl				# tree copy, checkpatch
+)
+[ "${CLEARDF_DEPS_EXTRA:-}" ] && read -r -a extra <<<"$CLEARDF_DEPS_EXTRA" && pkgs+=("${extra[@]}")
+
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "missing packages: ${missing[*]}" >&2
+	echo "run 'make deps' as root, or: apt-get install ${missing[*]}" >&2
+	exit 1
+fi
+echo "installing: ${missing[*]}"
+# The archive may be a frozen snapshot whose Release files have expired.
+apt_opts=(-o Acquire::Check-Valid-Until=false -o Dpkg::Use-Pty=0)
+apt-get "${apt_opts[@]}" update -qq
+DEBIAN_FRONTEND=noninteractive apt-get "${apt_opts[@]}" install -y -qq \
+	--no-install-recommends "${missing[@]}"
