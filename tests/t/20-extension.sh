@@ -1,0 +1,313 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# 20-extension: the iptables extension as a user meets it, in a fresh netns.
+#  - every line of userspace-ext/libxt_CLEARDF.t applied in every chain it
+#    names: OK lines are listed back by -S as expected and can be deleted,
+#    FAIL lines fail with a message and leave nothing behind;
+#  - -L -v and --help show the target;
+#  - save | restore gives the same rules back; a bad restore line fails;
+#  - the kernel refuses INPUT and tables other than mangle, and says why;
+#  - ip6tables refuses, saying that IPv6 has no DF bit;
+#  - iptables-translate prints what userspace-ext/libxt_CLEARDF.txlate
+#    expects, and nft accepts the rules it prints.
+# Exit 0 pass, 1 fail (kselftest convention).
+#
+# frontends: legacy nft
+
+TEST_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=/dev/null
+[ -r "$TEST_DIR/../lib.sh" ] && . "$TEST_DIR/../lib.sh"
+# The checks below expect failing commands: no errexit from here on.
+set +e
+set -u
+
+IPT=${IPT:-iptables-legacy}
+case "$IPT" in
+*-nft) fe=nft ;;
+*) fe=legacy ;;
+esac
+IPT6=${IPT6:-ip6tables-$fe}
+IPT_SAVE=${IPT_SAVE:-iptables-$fe-save}
+IPT_RESTORE=${IPT_RESTORE:-iptables-$fe-restore}
+EXT_DIR=${CLEARDF_SRC:-$TEST_DIR/../..}/userspace-ext
+
+ext_failed=0
+ext_ns=cleardf-ext-$$
+ext_ns2=cleardf-nft-$$
+ext_tmp=$(mktemp)
+
+ext_fail() {
+	printf 'FAIL: %s\n' "$1"
+	shift
+	[ $# -gt 0 ] && printf '      %s\n' "$@"
+	ext_failed=1
+}
+
+# shellcheck disable=SC2317 # called by the trap
+ext_cleanup() {
+	ip netns del "$ext_ns" 2>/dev/null
+	ip netns del "$ext_ns2" 2>/dev/null
+	rm -f "$ext_tmp"
+}
+trap ext_cleanup EXIT
+
+in_ns() { ip netns exec "$ext_ns" "$@"; }
+
+# run CMD...: sets $out (stdout and stderr) and $rc.
+run() {
+	if out=$("$@" 2>&1); then rc=0; else rc=$?; fi
+}
+
+# has HAYSTACK LINE: HAYSTACK holds LINE as a whole line.
+has_line() { grep -qxF -- "$2" <<<"$1"; }
+
+for f in libxt_CLEARDF.t libxt_CLEARDF.txlate; do
+	if [ ! -r "$EXT_DIR/$f" ]; then
+		echo "FAIL: $EXT_DIR/$f not found (set CLEARDF_SRC to the source tree)"
+		exit 1
+	fi
+done
+
+if ! grep -q '^xt_CLEARDF ' /proc/modules; then
+	modprobe xt_CLEARDF 2>/dev/null
+fi
+if ! grep -q '^xt_CLEARDF ' /proc/modules; then
+	echo "FAIL: xt_CLEARDF is not loaded and modprobe xt_CLEARDF failed"
+	exit 1
+fi
+
+ip netns add "$ext_ns" || { echo "FAIL: ip netns add $ext_ns"; exit 1; }
+echo "# $IPT, $IPT6, $IPT_SAVE, $IPT_RESTORE in netns $ext_ns"
+
+# --- the .t table ------------------------------------------------------------
+ok_rules=()	# "chain|rule" of every OK line, for the round trip
+table=filter
+chains=""
+ntested=0
+while IFS= read -r line || [ -n "$line" ]; do
+	case "$line" in
+	'' | '#'*) continue ;;
+	:*) chains=${line#:}; continue ;;
+	\**) table=${line#\*}; continue ;;
+	esac
+	IFS=';' read -r rule expect verdict only <<<"$line"
+	case "${only:-}" in
+	NFT) [ "$fe" = nft ] || continue ;;
+	LEGACY) [ "$fe" = legacy ] || continue ;;
+	esac
+	[ "$expect" = "=" ] && expect=$rule
+	read -ra words <<<"$rule"
+	IFS=',' read -ra chain_list <<<"$chains"
+	for chain in "${chain_list[@]}"; do
+		ntested=$((ntested + 1))
+		run in_ns "$IPT" -t "$table" -S "$chain"
+		before=$out
+		run in_ns "$IPT" -t "$table" -A "$chain" "${words[@]}"
+		case "$verdict" in
+		OK)
+			if [ $rc -ne 0 ]; then
+				ext_fail "-t $table -A $chain $rule: exit $rc, expected success" "$out"
+				continue
+			fi
+			run in_ns "$IPT" -t "$table" -S "$chain"
+			if ! has_line "$out" "-A $chain $expect"; then
+				ext_fail "-t $table -A $chain $rule: -S does not list it" \
+					"expected: -A $chain $expect" "seen: $out"
+			fi
+			run in_ns "$IPT" -t "$table" -D "$chain" "${words[@]}"
+			if [ $rc -ne 0 ]; then
+				ext_fail "-t $table -D $chain $rule: exit $rc, expected success" "$out"
+				in_ns "$IPT" -t "$table" -F "$chain"
+			fi
+			ok_rules+=("$chain|$rule")
+			;;
+		FAIL)
+			if [ $rc -eq 0 ]; then
+				ext_fail "-t $table -A $chain $rule: accepted, expected a refusal"
+				in_ns "$IPT" -t "$table" -F "$chain"
+				continue
+			fi
+			msg=$out
+			case "$rule" in
+			*'--keep-id --keep-id'*) want='option "--keep-id" can only be used once' ;;
+			*'! --keep-id'*) want='option "--keep-id" cannot be inverted' ;;
+			*--bogus*) want='unknown option "--bogus"' ;;
+			*) want='' ;;
+			esac
+			if [ -z "$msg" ]; then
+				ext_fail "-t $table -A $chain $rule: refused without a message"
+			elif [ -n "$want" ] && ! grep -qF -- "$want" <<<"$msg"; then
+				ext_fail "-t $table -A $chain $rule: unclear message" \
+					"expected: ...$want..." "seen: $msg"
+			fi
+			run in_ns "$IPT" -t "$table" -S "$chain"
+			if [ "$out" != "$before" ]; then
+				ext_fail "-t $table -A $chain $rule: refused but the chain changed" \
+					"before: $before" "after: $out"
+			fi
+			;;
+		*)
+			ext_fail "bad line in libxt_CLEARDF.t: $line"
+			;;
+		esac
+	done
+done <"$EXT_DIR/libxt_CLEARDF.t"
+echo "# libxt_CLEARDF.t: $ntested rule/chain cases"
+[ $ntested -gt 0 ] || ext_fail "libxt_CLEARDF.t gave no case"
+
+# --- -L and --help -----------------------------------------------------------
+in_ns "$IPT" -t mangle -A PREROUTING -j CLEARDF --keep-id
+run in_ns "$IPT" -t mangle -L PREROUTING -n -v
+if ! grep -E -q 'CLEARDF .*keep-id *$' <<<"$out"; then
+	ext_fail "-L -v does not show 'CLEARDF ... keep-id'" "seen: $out"
+fi
+in_ns "$IPT" -t mangle -F PREROUTING
+
+run "$IPT" -j CLEARDF --help
+for want in "CLEARDF target options" "--keep-id" "br_netfilter" \
+	"bridge-nf-call-iptables=1" "PREROUTING" "OUTPUT"; do
+	grep -qF -- "$want" <<<"$out" ||
+		ext_fail "-j CLEARDF --help does not mention '$want'" "seen: $out"
+done
+
+# --- save | restore ----------------------------------------------------------
+for r in "${ok_rules[@]}"; do
+	read -ra words <<<"${r#*|}"
+	in_ns "$IPT" -t mangle -A "${r%%|*}" "${words[@]}" ||
+		ext_fail "round trip: cannot add -A ${r%%|*} ${r#*|}"
+done
+strip_save() { grep -v -e '^#' -e '^:' <<<"$1"; }
+run in_ns "$IPT_SAVE" -t mangle
+saved=$out
+n=$(grep -c -- '-j CLEARDF' <<<"$saved")
+if [ "$n" -ne ${#ok_rules[@]} ]; then
+	ext_fail "$IPT_SAVE lists $n CLEARDF rules, expected ${#ok_rules[@]}" "$saved"
+fi
+in_ns "$IPT" -t mangle -F
+run in_ns "$IPT_RESTORE" <<<"$saved"
+[ $rc -eq 0 ] || ext_fail "$IPT_RESTORE of its own save failed (exit $rc)" "$out"
+run in_ns "$IPT_SAVE" -t mangle
+if [ "$(strip_save "$out")" != "$(strip_save "$saved")" ]; then
+	ext_fail "save | restore | save differs" "first: $(strip_save "$saved")" \
+		"second: $(strip_save "$out")"
+fi
+in_ns "$IPT" -t mangle -F
+
+run in_ns "$IPT_RESTORE" <<<$'*mangle\n-A PREROUTING -j CLEARDF --keep-id --keep-id\nCOMMIT'
+if [ $rc -eq 0 ]; then
+	ext_fail "$IPT_RESTORE accepted --keep-id twice"
+elif ! grep -qF 'can only be used once' <<<"$out"; then
+	ext_fail "$IPT_RESTORE: unclear message for --keep-id twice" "seen: $out"
+fi
+
+# --- refused by the kernel: INPUT, other tables ------------------------------
+dmesg_before=$(dmesg | wc -l)
+for spec in "mangle INPUT" "filter FORWARD" "filter OUTPUT" "nat PREROUTING" \
+	"nat POSTROUTING" "raw PREROUTING"; do
+	read -r t c <<<"$spec"
+	run in_ns "$IPT" -t "$t" -A "$c" -j CLEARDF
+	if [ $rc -eq 0 ]; then
+		ext_fail "-t $t -A $c -j CLEARDF accepted, expected a refusal"
+		in_ns "$IPT" -t "$t" -F "$c"
+		continue
+	fi
+	grep -qi 'invalid argument' <<<"$out" ||
+		ext_fail "-t $t -A $c -j CLEARDF: expected 'Invalid argument'" "seen: $out"
+	run in_ns "$IPT" -t "$t" -S "$c"
+	grep -q CLEARDF <<<"$out" && ext_fail "-t $t -A $c: refused but listed" "$out"
+done
+# the kernel says why (rate-limited, one line per reason at least)
+klog=$(dmesg | tail -n +"$((dmesg_before + 1))")
+grep -q 'CLEARDF.*INPUT\|INPUT.*PREROUTING' <<<"$klog" ||
+	ext_fail "no kernel log line explains the INPUT refusal" "new log: $klog"
+grep -q 'mangle' <<<"$klog" ||
+	ext_fail "no kernel log line says to use the mangle table" "new log: $klog"
+
+# --- ip6tables ---------------------------------------------------------------
+for opt in "" "--keep-id"; do
+	# shellcheck disable=SC2086 # $opt: zero or one word
+	run in_ns "$IPT6" -t mangle -A PREROUTING -j CLEARDF $opt
+	if [ $rc -eq 0 ]; then
+		ext_fail "$IPT6 -j CLEARDF $opt accepted"
+		in_ns "$IPT6" -t mangle -F PREROUTING
+	elif ! grep -qF 'IPv6 has no DF bit' <<<"$out"; then
+		ext_fail "$IPT6 -j CLEARDF $opt: message does not say that IPv6 has no DF bit" \
+			"seen: $out"
+	fi
+done
+echo "# $IPT6 says: $(grep -F 'IPv6' <<<"$out" | head -n 1)"
+
+# --- iptables-translate against .txlate --------------------------------------
+if command -v iptables-translate >/dev/null; then
+	xlate=(iptables-translate)
+	xlate6=(ip6tables-translate)
+elif command -v xtables-nft-multi >/dev/null; then
+	xlate=(xtables-nft-multi iptables-translate)
+	xlate6=(xtables-nft-multi ip6tables-translate)
+else
+	xlate=()
+	ext_fail "neither iptables-translate nor xtables-nft-multi found"
+fi
+# 1.8.7 prints  nft add rule ...  and trailing blanks; 1.8.9 quotes the rule.
+norm() { sed -e 's/[[:space:]]*$//' -e "s/^nft '\\(.*\\)'\$/nft \\1/"; }
+have_nft=0
+if command -v nft >/dev/null && ip netns add "$ext_ns2"; then
+	have_nft=1
+	ip netns exec "$ext_ns2" nft add table ip mangle
+	for c in PREROUTING FORWARD OUTPUT POSTROUTING; do
+		ip netns exec "$ext_ns2" nft add chain ip mangle "$c" \
+			"{ type filter hook ${c,,} priority -150; }"
+	done
+else
+	echo "# nft not found: translations not fed to nft"
+fi
+nx=0
+if [ ${#xlate[@]} -gt 0 ]; then
+	cmd=""
+	while IFS= read -r line || [ -n "$line" ]; do
+		case "$line" in
+		iptables-translate\ *) cmd=${line#iptables-translate } ;;
+		nft*)
+			[ -n "$cmd" ] || continue
+			nx=$((nx + 1))
+			read -ra words <<<"$cmd"
+			got=$("${xlate[@]}" "${words[@]}" 2>"$ext_tmp")
+			xrc=$?
+			err=$(cat "$ext_tmp")
+			want=$(norm <<<"$line")
+			got=$(norm <<<"$got")
+			if [ $xrc -ne 0 ] || [ "$got" != "$want" ]; then
+				ext_fail "iptables-translate $cmd" "expected: $want" \
+					"seen: $got (exit $xrc) $err"
+			elif [ "${got#nft \#}" != "$got" ]; then
+				grep -qF "kernel's IP ID generator" <<<"$err" ||
+					ext_fail "iptables-translate $cmd: no note on why" \
+						"stderr: $err"
+			elif [ $have_nft = 1 ]; then
+				read -ra words <<<"${got#nft }"
+				run ip netns exec "$ext_ns2" nft "${words[@]}"
+				[ $rc -eq 0 ] ||
+					ext_fail "nft refuses the translation of $cmd" \
+						"nft ${got#nft }" "$out"
+			fi
+			cmd=""
+			;;
+		esac
+	done <"$EXT_DIR/libxt_CLEARDF.txlate"
+	[ $nx -gt 0 ] || ext_fail "libxt_CLEARDF.txlate gave no case"
+
+	run "${xlate6[@]}" -t mangle -A PREROUTING -j CLEARDF
+	if [ $rc -eq 0 ] || ! grep -qF 'IPv6 has no DF bit' <<<"$out"; then
+		ext_fail "ip6tables-translate -j CLEARDF: expected a refusal saying IPv6 has no DF bit" \
+			"seen (exit $rc): $out"
+	fi
+fi
+if [ $have_nft = 1 ]; then
+	run ip netns exec "$ext_ns2" nft list table ip mangle
+	n=$(grep -c 'ip frag-off & 0x3fff == 0' <<<"$out")
+	echo "# nft accepted $n translated rules"
+fi
+echo "# iptables-translate: $nx cases"
+
+exit $ext_failed
