@@ -15,70 +15,41 @@
 #
 # frontends: legacy nft
 
-TEST_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=/dev/null
-[ -r "$TEST_DIR/../lib.sh" ] && . "$TEST_DIR/../lib.sh"
-# The checks below expect failing commands: no errexit from here on.
+. "$(dirname "$0")/../lib.sh"
+# Table-driven: every mismatch is reported (ext_fail), the test fails once at
+# the end. Many commands below are expected to fail: no errexit.
 set +e
-set -u
 
-IPT=${IPT:-iptables-legacy}
-case "$IPT" in
-*-nft) fe=nft ;;
-*) fe=legacy ;;
-esac
-IPT6=${IPT6:-ip6tables-$fe}
-IPT_SAVE=${IPT_SAVE:-iptables-$fe-save}
-IPT_RESTORE=${IPT_RESTORE:-iptables-$fe-restore}
-EXT_DIR=${CLEARDF_SRC:-$TEST_DIR/../..}/userspace-ext
+require_cmd ip "$IPT" "$IPT6" "$IPT_SAVE" "$IPT_RESTORE" dmesg
+require_cleardf
+
+EXT_DIR=${CLEARDF_SRC:-$TESTS_ROOT/..}/userspace-ext
+for f in libxt_CLEARDF.t libxt_CLEARDF.txlate; do
+	[ -r "$EXT_DIR/$f" ] || fail "$EXT_DIR/$f not found (set CLEARDF_SRC to the source tree)"
+done
 
 ext_failed=0
-ext_ns=cleardf-ext-$$
-ext_ns2=cleardf-nft-$$
-ext_tmp=$(mktemp)
-
 ext_fail() {
 	printf 'FAIL: %s\n' "$1"
 	shift
 	[ $# -gt 0 ] && printf '      %s\n' "$@"
-	ext_failed=1
+	ext_failed=$((ext_failed + 1))
 }
 
-# shellcheck disable=SC2317 # called by the trap
-ext_cleanup() {
-	ip netns del "$ext_ns" 2>/dev/null
-	ip netns del "$ext_ns2" 2>/dev/null
-	rm -f "$ext_tmp"
-}
-trap ext_cleanup EXIT
-
-in_ns() { ip netns exec "$ext_ns" "$@"; }
+ext_ns=cdf-ext
+ext_ns2=cdf-nft
+ns_create "$ext_ns"
+in_ns() { nsx "$ext_ns" "$@"; }
 
 # run CMD...: sets $out (stdout and stderr) and $rc.
 run() {
 	if out=$("$@" 2>&1); then rc=0; else rc=$?; fi
 }
 
-# has HAYSTACK LINE: HAYSTACK holds LINE as a whole line.
+# has_line HAYSTACK LINE: HAYSTACK holds LINE as a whole line.
 has_line() { grep -qxF -- "$2" <<<"$1"; }
 
-for f in libxt_CLEARDF.t libxt_CLEARDF.txlate; do
-	if [ ! -r "$EXT_DIR/$f" ]; then
-		echo "FAIL: $EXT_DIR/$f not found (set CLEARDF_SRC to the source tree)"
-		exit 1
-	fi
-done
-
-if ! grep -q '^xt_CLEARDF ' /proc/modules; then
-	modprobe xt_CLEARDF 2>/dev/null
-fi
-if ! grep -q '^xt_CLEARDF ' /proc/modules; then
-	echo "FAIL: xt_CLEARDF is not loaded and modprobe xt_CLEARDF failed"
-	exit 1
-fi
-
-ip netns add "$ext_ns" || { echo "FAIL: ip netns add $ext_ns"; exit 1; }
-echo "# $IPT, $IPT6, $IPT_SAVE, $IPT_RESTORE in netns $ext_ns"
+info "$IPT, $IPT6, $IPT_SAVE, $IPT_RESTORE in netns $ext_ns"
 
 # --- the .t table ------------------------------------------------------------
 ok_rules=()	# "chain|rule" of every OK line, for the round trip
@@ -93,8 +64,8 @@ while IFS= read -r line || [ -n "$line" ]; do
 	esac
 	IFS=';' read -r rule expect verdict only <<<"$line"
 	case "${only:-}" in
-	NFT) [ "$fe" = nft ] || continue ;;
-	LEGACY) [ "$fe" = legacy ] || continue ;;
+	NFT) [ "$FRONTEND" = nft ] || continue ;;
+	LEGACY) [ "$FRONTEND" = legacy ] || continue ;;
 	esac
 	[ "$expect" = "=" ] && expect=$rule
 	read -ra words <<<"$rule"
@@ -153,7 +124,7 @@ while IFS= read -r line || [ -n "$line" ]; do
 		esac
 	done
 done <"$EXT_DIR/libxt_CLEARDF.t"
-echo "# libxt_CLEARDF.t: $ntested rule/chain cases"
+info "libxt_CLEARDF.t: $ntested rule/chain cases"
 [ $ntested -gt 0 ] || ext_fail "libxt_CLEARDF.t gave no case"
 
 # --- -L and --help -----------------------------------------------------------
@@ -236,7 +207,7 @@ for opt in "" "--keep-id"; do
 			"seen: $out"
 	fi
 done
-echo "# $IPT6 says: $(grep -F 'IPv6' <<<"$out" | head -n 1)"
+info "$IPT6 says: $(grep -F 'IPv6' <<<"$out" | head -n 1)"
 
 # --- iptables-translate against .txlate --------------------------------------
 if command -v iptables-translate >/dev/null; then
@@ -252,15 +223,16 @@ fi
 # 1.8.7 prints  nft add rule ...  and trailing blanks; 1.8.9 quotes the rule.
 norm() { sed -e 's/[[:space:]]*$//' -e "s/^nft '\\(.*\\)'\$/nft \\1/"; }
 have_nft=0
-if command -v nft >/dev/null && ip netns add "$ext_ns2"; then
+if command -v nft >/dev/null; then
 	have_nft=1
+	ns_create "$ext_ns2"
 	ip netns exec "$ext_ns2" nft add table ip mangle
 	for c in PREROUTING FORWARD OUTPUT POSTROUTING; do
 		ip netns exec "$ext_ns2" nft add chain ip mangle "$c" \
 			"{ type filter hook ${c,,} priority -150; }"
 	done
 else
-	echo "# nft not found: translations not fed to nft"
+	ext_fail "nft not found: the translations cannot be fed to nft"
 fi
 nx=0
 if [ ${#xlate[@]} -gt 0 ]; then
@@ -272,9 +244,9 @@ if [ ${#xlate[@]} -gt 0 ]; then
 			[ -n "$cmd" ] || continue
 			nx=$((nx + 1))
 			read -ra words <<<"$cmd"
-			got=$("${xlate[@]}" "${words[@]}" 2>"$ext_tmp")
+			got=$("${xlate[@]}" "${words[@]}" 2>"$TMPD/xlate.err")
 			xrc=$?
-			err=$(cat "$ext_tmp")
+			err=$(cat "$TMPD/xlate.err")
 			want=$(norm <<<"$line")
 			got=$(norm <<<"$got")
 			if [ $xrc -ne 0 ] || [ "$got" != "$want" ]; then
@@ -306,8 +278,9 @@ fi
 if [ $have_nft = 1 ]; then
 	run ip netns exec "$ext_ns2" nft list table ip mangle
 	n=$(grep -c 'ip frag-off & 0x3fff == 0' <<<"$out")
-	echo "# nft accepted $n translated rules"
+	info "nft accepted $n translated rules"
 fi
-echo "# iptables-translate: $nx cases"
+info "iptables-translate: $nx cases"
 
-exit $ext_failed
+[ $ext_failed = 0 ] || fail "$ext_failed mismatches, listed above"
+exit $KSFT_PASS
