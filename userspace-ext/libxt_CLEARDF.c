@@ -116,7 +116,9 @@ static int cleardf_tg_xlate(struct xt_xlate *xl,
 	}
 	/*
 	 * Not a fragment (MF clear, offset 0): clear DF (0x4000) and keep the
-	 * reserved bit. nft fixes the header checksum itself.
+	 * reserved bit. nft fixes the header checksum itself. The one thing
+	 * it does not do is the GSO fix-up (SKB_GSO_TCP_FIXEDID); the man
+	 * page says so.
 	 */
 	xt_xlate_add(xl, "ip frag-off & 0x3fff == 0 ip frag-off set ip frag-off & 0xbfff");
 	return 1;
