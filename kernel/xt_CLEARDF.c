@@ -106,24 +106,52 @@ static int cleardf_tg_check(const struct xt_tgchk_param *par)
 	return 0;
 }
 
-static struct xt_target cleardf_tg_reg __read_mostly = {
-	.name		= "CLEARDF",
-	.revision	= 0,
-	.family		= NFPROTO_IPV4,
-	.target		= cleardf_tg,
-	.targetsize	= sizeof(struct xt_cleardf_tginfo),
-	.checkentry	= cleardf_tg_check,
-	.me		= THIS_MODULE,
+/*
+ * The IPv6 entry exists only to refuse: without it ip6tables cannot tell
+ * the user why (iptables before 1.8.8 asks the kernel whether a target
+ * exists before it loads the extension that explains).
+ */
+static int cleardf_tg6_check(const struct xt_tgchk_param *par)
+{
+	pr_info_ratelimited("refused for IPv6: IPv6 has no DF bit (routers never fragment IPv6), use iptables, not ip6tables\n");
+	return -EINVAL;
+}
+
+static unsigned int
+cleardf_tg6(struct sk_buff *skb, const struct xt_action_param *par)
+{
+	return XT_CONTINUE;	/* unreachable: cleardf_tg6_check() refuses */
+}
+
+static struct xt_target cleardf_tg_reg[] __read_mostly = {
+	{
+		.name		= "CLEARDF",
+		.revision	= 0,
+		.family		= NFPROTO_IPV4,
+		.target		= cleardf_tg,
+		.targetsize	= sizeof(struct xt_cleardf_tginfo),
+		.checkentry	= cleardf_tg_check,
+		.me		= THIS_MODULE,
+	},
+	{
+		.name		= "CLEARDF",
+		.revision	= 0,
+		.family		= NFPROTO_IPV6,
+		.target		= cleardf_tg6,
+		.targetsize	= sizeof(struct xt_cleardf_tginfo),
+		.checkentry	= cleardf_tg6_check,
+		.me		= THIS_MODULE,
+	},
 };
 
 static int __init cleardf_tg_init(void)
 {
-	return xt_register_target(&cleardf_tg_reg);
+	return xt_register_targets(cleardf_tg_reg, ARRAY_SIZE(cleardf_tg_reg));
 }
 
 static void __exit cleardf_tg_exit(void)
 {
-	xt_unregister_target(&cleardf_tg_reg);
+	xt_unregister_targets(cleardf_tg_reg, ARRAY_SIZE(cleardf_tg_reg));
 }
 
 module_init(cleardf_tg_init);
@@ -134,3 +162,4 @@ MODULE_DESCRIPTION("Xtables: clear the IPv4 DF bit, with a fresh IP ID");
 MODULE_LICENSE("GPL");
 MODULE_VERSION(CLEARDF_VERSION);
 MODULE_ALIAS("ipt_CLEARDF");
+MODULE_ALIAS("ip6t_CLEARDF");
