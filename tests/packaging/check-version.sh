@@ -50,6 +50,7 @@ fi
 
 # The kernel range: dkms.conf's regex against a re-statement of Kbuild's
 # gate (VERSION 5 with PATCHLEVEL >= 10, or 6, or 7), on sample releases.
+# shellcheck disable=SC2016 # $(VERSION) is make's, matched literally
 kbuild_gate=$(sed -n 's/.*\[ \$(VERSION) -eq 5 -a \$(PATCHLEVEL) -ge \([0-9]*\) \].*/\1/p' Kbuild)
 [ "$kbuild_gate" = 10 ] ||
 	bad "Kbuild's kernel gate changed (expected 'VERSION -eq 5 -a PATCHLEVEL -ge 10'): update this check and BUILD_EXCLUSIVE_KERNEL in dkms.conf together"
