@@ -156,6 +156,11 @@ dkms-install: check-version
 		"Install them (apt-get install linux-headers-\$$(uname -r))," \
 		"or set DKMS_KERNELS=<release>."; exit 1; }
 	@$(dkms_refuse_if_packaged)
+	@# A copy from "make install-module" would shadow (or be shadowed by) DKMS's.
+	@for k in $(DKMS_KERNELS); do \
+		if ls /lib/modules/$$k/updates/kernel/xt_CLEARDF.ko* >/dev/null 2>&1; then \
+			echo "/lib/modules/$$k/updates/kernel/xt_CLEARDF.ko is from" \
+			     "make install: run make uninstall first."; exit 1; fi; done
 	@# One cleardf in DKMS at a time: drop what an earlier make dkms-install left.
 	set -e; for v in $$($(DKMS) status -m $(DKMS_NAME) | \
 		sed -n 's|^$(DKMS_NAME)[/,] *\([^,:]*\).*|\1|p' | sort -u); do \
