@@ -1,0 +1,305 @@
+#!/bin/bash
+# boot.sh ROW [--timeout S] [--entry CMD] [--quiet] [--interactive] [FILTER...]
+#
+# Packs an initramfs and boots the row's Debian kernel under QEMU (TCG,
+# no network device), runs the test suite (or CMD) in it, and judges the
+# console. The initramfs is two concatenated cpio archives:
+#   base     (cached per row) the chroot without what the guest does not
+#            need + the kernel's own modules (net, crypto, lib, net drivers)
+#   payload  (per run) tests/ at /cleardf/tests, tools at /cleardf/bin,
+#            xt_CLEARDF.ko in updates/ with fresh depmod indexes,
+#            libxt_CLEARDF.so in the xtables directory, /init
+# The console goes to build/<row>/console.log (and to the screen unless
+# --quiet). Exit status: 0 only if the summary line was seen with no
+# failure, no unexpected skip, and no BUG/WARNING/Oops/refcount/general
+# protection on the console; 1 otherwise (124 on timeout).
+#
+# FILTER selects tests by name prefix or glob (see tests/guest/run-suite).
+# --entry CMD runs CMD (bash) in the guest instead of the suite; the exit
+# status is CMD's. --interactive keeps the terminal attached (for
+# --entry bash). Environment: CLEARDF_KVM=1 uses KVM instead of TCG,
+# CLEARDF_TIMEOUT (default 2400) for the whole guest, CLEARDF_TEST_TIMEOUT
+# (per test run, in the guest), CLEARDF_VERBOSE=1 (every test's output),
+# CLEARDF_ALLOW_SKIP=1 (skips do not fail the run), CLEARDF_MEM (MiB, 2048),
+# CLEARDF_SMP (2).
+set -euo pipefail
+HARNESS_NAME=boot
+# shellcheck source=tests/harness/common.sh
+. "$(dirname "$0")/common.sh"
+
+# Bump when the base initramfs recipe changes.
+BASE_RECIPE=2
+
+usage() { sed -n '2,3p' "$0" | sed 's/^# /usage: /' >&2; exit 2; }
+
+timeout_s=${CLEARDF_TIMEOUT:-2400}
+entry=""
+quiet=0
+interactive=0
+row_arg=""
+filters=()
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--timeout) [ $# -ge 2 ] || usage; timeout_s=$2; shift ;;
+	--timeout=*) timeout_s=${1#*=} ;;
+	--entry) [ $# -ge 2 ] || usage; entry=$2; shift ;;
+	--entry=*) entry=${1#*=} ;;
+	--quiet) quiet=1 ;;
+	--interactive) interactive=1 ;;
+	-h | --help) usage ;;
+	-*) usage ;;
+	*) if [ -z "$row_arg" ]; then row_arg=$1; else filters+=("$1"); fi ;;
+	esac
+	shift
+done
+resolve_row "$row_arg"
+load_kernel_env
+[ -d "$BUILD_DIR" ] || die "nothing built for $ROW: run tests/harness/build.sh $ROW"
+lock_tree_row
+
+BASE_CPIO=$ROW_CACHE/initramfs-base.cpio
+MODSTAGE=$ROW_CACHE/modstage
+
+# ---------------------------------------------------------------- base
+
+# Paths of the chroot the guest does not need (relative, as find prints).
+EXCLUDES=(
+	./build ./proc ./sys ./dev/pts ./usr/src ./usr/include
+	./usr/share/doc ./usr/share/man ./usr/share/info ./usr/share/locale
+	./usr/share/i18n ./usr/share/lintian ./usr/share/bash-completion
+	./usr/share/zoneinfo ./usr/share/common-licenses ./usr/share/gcc
+	./var/lib/apt/lists ./var/cache/apt ./var/cache/debconf ./var/log
+	./var/lib/dpkg/info
+	./usr/lib/gcc ./usr/libexec/gcc ./usr/lib/modules ./usr/lib/python3
+	./usr/lib/x86_64-linux-gnu/perl ./usr/share/perl ./usr/share/perl5
+	./usr/lib/x86_64-linux-gnu/ldscripts ./usr/lib/bfd-plugins
+)
+# Files by name: compilers, binutils, static libraries.
+EXCLUDE_NAMES=(
+	'*.a' 'cc1' 'cc1plus' 'lto1' 'lto-wrapper' '*-linux-gnu-*' 'gcc' 'gcc-[0-9]*'
+	'cpp' 'cpp-[0-9]*' 'libbfd*' 'libopcodes*' 'libctf*' 'libgprofng*'
+	'libasan*' 'libtsan*' 'liblsan*' 'libubsan*' 'libhwasan*' 'libcc1*'
+)
+
+# Modules of the row's kernel the guest may need: net, crypto, lib, the
+# virtual network drivers, the arch crypto code.
+stage_modules() {
+	local src=$KMOD_DIR dst d
+	rm -rf "$MODSTAGE"
+	dst=$MODSTAGE$GUEST_MODDIR
+	mkdir -p "$dst/kernel"
+	(
+		cd "$src"
+		find kernel/drivers/net -maxdepth 1 -type f 2>/dev/null || true
+		find kernel/net kernel/crypto kernel/lib kernel/arch/x86/crypto \
+			\( -path 'kernel/net/wireless' -o -path 'kernel/net/mac80211' \
+			-o -path 'kernel/net/bluetooth' -o -path 'kernel/net/ceph' \
+			-o -path 'kernel/net/sunrpc' -o -path 'kernel/net/nfc' \) -prune -o -type f -print 2>/dev/null || true
+		for d in bonding ipvlan team vxlan wireguard; do
+			[ -d "kernel/drivers/net/$d" ] && find "kernel/drivers/net/$d" -type f
+		done
+		ls modules.order modules.builtin modules.builtin.modinfo 2>/dev/null || true
+	) | sort -u | (cd "$src" && tar -T - -cf -) | tar -xf - -C "$dst"
+	# host depmod expects <base>/lib/modules
+	if [ "${GUEST_MODDIR#/usr}" != "$GUEST_MODDIR" ]; then
+		ln -s usr/lib "$MODSTAGE/lib"
+	fi
+	depmod -b "$MODSTAGE" "$ABI"
+}
+
+make_base() {
+	local key t0 tmp
+	key="recipe=$BASE_RECIPE $(cat "$ROW_CACHE/stamp") $(stat -c %Y "$ROW_CACHE/kernel.env")"
+	if [ -f "$BASE_CPIO" ] && [ "$(cat "$BASE_CPIO.key" 2>/dev/null)" = "$key" ] && [ -d "$MODSTAGE" ]; then
+		return 0
+	fi
+	t0=$(now_s)
+	log "$ROW: packing the base initramfs (once per prepared row)"
+	stage_modules
+	tmp=$BASE_CPIO.tmp
+	local -a prune=() names=()
+	local p
+	for p in "${EXCLUDES[@]}"; do prune+=(-path "$p" -o); done
+	for p in "${EXCLUDE_NAMES[@]}"; do names+=(-name "$p" -o); done
+	(
+		cd "$CHROOT"
+		# keep the mount points, drop their content
+		printf '%s\n' ./proc ./sys ./dev/pts
+		find . \( "${prune[@]}" -false \) -prune -o \( -type f \( "${names[@]}" -false \) \) -o -print
+	) | (cd "$CHROOT" && cpio -o -H newc -R 0:0 --quiet) >"$tmp"
+	# the modules (without the host-only lib symlink)
+	(cd "$MODSTAGE" && find . -path ./lib -prune -o -print | cpio -o -H newc -R 0:0 --quiet) >>"$tmp"
+	mv "$tmp" "$BASE_CPIO"
+	printf '%s\n' "$key" >"$BASE_CPIO.key"
+	log "$ROW: base initramfs $(du -h "$BASE_CPIO" | cut -f1) in $(elapsed "$t0") s"
+}
+
+with_lock "$ROW_CACHE/lock" make_base
+
+# ---------------------------------------------------------------- payload
+
+PAYLOAD=$(mktemp -d "${TMPDIR:-/tmp}/cleardf-payload.XXXXXX")
+trap 'rm -rf "$PAYLOAD"' EXIT
+INITRD=$BUILD_DIR/initrd.cpio
+CONSOLE=$BUILD_DIR/console.log
+
+install -D -m 0755 "$TREE/tests/guest/init" "$PAYLOAD/init"
+# /cleardf is a copy of the source tree (tests read tables such as
+# userspace-ext/*.t from it), without the host-side harness.
+mkdir -p "$PAYLOAD/cleardf/bin"
+if git -C "$TREE" rev-parse --git-dir >/dev/null 2>&1; then
+	(cd "$TREE" && git ls-files -co --exclude-standard -z) |
+		(cd "$TREE" && while IFS= read -r -d '' f; do
+			case "$f" in build/* | tests/harness/* | debian/* | .ci/*) continue ;; esac
+			[ -f "$f" ] && printf '%s\0' "$f"
+		done) | (cd "$TREE" && tar --null -T - -cf -) | tar -xf - -C "$PAYLOAD/cleardf"
+else
+	(cd "$TREE" && tar --exclude=./build --exclude=./.git --exclude=./tests/harness -cf - .) |
+		tar -xf - -C "$PAYLOAD/cleardf"
+fi
+if [ -d "$BUILD_DIR/tools" ]; then
+	cp -a "$BUILD_DIR/tools/." "$PAYLOAD/cleardf/bin/"
+fi
+
+have_module=no have_ext=no
+if [ -f "$BUILD_DIR/xt_CLEARDF.ko" ]; then
+	# depmod on a hard-linked copy of the staged modules plus ours; the
+	# payload carries the new index files and the module.
+	mods=$PAYLOAD/.mods
+	mkdir -p "$mods$GUEST_MODDIR"
+	cp -al "$MODSTAGE$GUEST_MODDIR/kernel" "$mods$GUEST_MODDIR/"
+	cp "$MODSTAGE$GUEST_MODDIR"/modules.{order,builtin,builtin.modinfo} "$mods$GUEST_MODDIR/" 2>/dev/null || true
+	install -D -m 0644 "$BUILD_DIR/xt_CLEARDF.ko" "$mods$GUEST_MODDIR/updates/xt_CLEARDF.ko"
+	[ "${GUEST_MODDIR#/usr}" = "$GUEST_MODDIR" ] || ln -s usr/lib "$mods/lib"
+	depmod -b "$mods" "$ABI"
+	mkdir -p "$PAYLOAD$GUEST_MODDIR"
+	cp -a "$mods$GUEST_MODDIR/updates" "$mods$GUEST_MODDIR"/modules.* "$PAYLOAD$GUEST_MODDIR/"
+	rm -rf "$mods"
+	have_module=yes
+fi
+if [ -f "$BUILD_DIR/libxt_CLEARDF.so" ]; then
+	install -D -m 0644 "$BUILD_DIR/libxt_CLEARDF.so" "$PAYLOAD$XTLIBDIR/libxt_CLEARDF.so"
+	have_ext=yes
+fi
+
+{
+	echo "CLEARDF_ROW=$ROW"
+	echo "CLEARDF_USER_SUITE=$USER_SUITE"
+	echo "CLEARDF_ABI=$ABI"
+	echo "export CLEARDF_SRC=/cleardf"
+	echo "CLEARDF_FILTER='${filters[*]:-}'"
+	[ -z "${CLEARDF_TEST_TIMEOUT:-}" ] || echo "export CLEARDF_TEST_TIMEOUT=${CLEARDF_TEST_TIMEOUT}"
+	[ -z "${CLEARDF_VERBOSE:-}" ] || echo "export CLEARDF_VERBOSE=${CLEARDF_VERBOSE}"
+} >"$PAYLOAD/cleardf/config"
+if [ -n "$entry" ]; then
+	printf '#!/bin/bash\ncd /cleardf/tests || exit 1\n%s\n' "$entry" >"$PAYLOAD/cleardf/entry"
+	chmod 0755 "$PAYLOAD/cleardf/entry"
+fi
+
+# Only directories that are real directories in the base may appear in the
+# payload: a cpio entry "lib" would replace the base's /lib symlink.
+(cd "$PAYLOAD" && find . -mindepth 1 | cpio -o -H newc -R 0:0 --quiet) >"$PAYLOAD.cpio"
+cat "$BASE_CPIO" "$PAYLOAD.cpio" >"$INITRD"
+rm -f "$PAYLOAD.cpio"
+
+# ---------------------------------------------------------------- boot
+
+accel=(-accel tcg -cpu max)
+if [ "${CLEARDF_KVM:-0}" = 1 ]; then
+	accel=(-accel kvm -cpu host)
+fi
+append="console=ttyS0 panic=-1 loglevel=5 random.trust_cpu=on"
+qemu=(qemu-system-x86_64 "${accel[@]}" -m "${CLEARDF_MEM:-2048}" -smp "${CLEARDF_SMP:-2}"
+	-nic none -nographic -no-reboot
+	-kernel "$VMLINUZ" -initrd "$INITRD" -append "$append")
+
+log "$ROW: booting $ABI (module: $have_module, extension: $have_ext${filters[*]:+, filter: ${filters[*]}}), timeout $timeout_s s"
+t0=$(now_s)
+set +e
+if [ $interactive = 1 ]; then
+	timeout --foreground -k 10 "$timeout_s" "${qemu[@]}" 2>&1 | tee "$CONSOLE"
+	rc=${PIPESTATUS[0]}
+elif [ $quiet = 1 ]; then
+	timeout -k 10 "$timeout_s" "${qemu[@]}" </dev/null >"$CONSOLE" 2>&1
+	rc=$?
+else
+	timeout -k 10 "$timeout_s" "${qemu[@]}" </dev/null 2>&1 | tee "$CONSOLE"
+	rc=${PIPESTATUS[0]}
+fi
+set -e
+dt=$(elapsed "$t0")
+
+# ---------------------------------------------------------------- verdict
+
+clean=$BUILD_DIR/console.txt
+tr -d '\r\000' <"$CONSOLE" >"$clean"
+problems=()
+if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+	problems+=("timeout: the guest did not finish in $timeout_s s")
+elif [ "$rc" != 0 ]; then
+	problems+=("qemu exited with status $rc")
+fi
+# Kernel messages carry a [ seconds ] stamp, on the console and in the
+# dmesg dump alike.
+klog_bad=$(grep -a -E '^\[ *[0-9]+\.[0-9]+\] .*(BUG|WARNING|Oops|refcount|general protection)' "$clean" | grep -v 'cleardf-suite:' | sort -u || true)
+if [ -n "$klog_bad" ]; then
+	problems+=("kernel log: $(printf '%s\n' "$klog_bad" | head -n 5)")
+fi
+
+summary="" entry_rc=""
+passed=0 failed=0 skipped=0
+if [ -n "$entry" ]; then
+	entry_rc=$(sed -n 's/^cleardf-entry-exit: \([0-9]*\)$/\1/p' "$clean" | tail -n 1)
+	if [ -z "$entry_rc" ]; then
+		problems+=("the entry command never finished (hang or crash)")
+	elif [ "$entry_rc" != 0 ]; then
+		problems+=("the entry command exited with status $entry_rc")
+	fi
+else
+	summary=$(grep -a -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$clean" | tail -n 1 || true)
+	if [ -z "$summary" ]; then
+		problems+=("no summary line from the guest (hang or crash)")
+	else
+		read -r passed _ failed _ skipped _ <<<"$summary"
+		[ "$failed" = 0 ] || problems+=("$failed failed")
+	fi
+	# Skips fail the run unless tests/expect/<row> (or tests/expect/all)
+	# lists them as `skip NAME`, or CLEARDF_ALLOW_SKIP=1.
+	if [ "$skipped" != 0 ]; then
+		unexpected=""
+		while read -r name; do
+			if ! grep -qsE "^skip[[:space:]]+$name([[:space:]]|$)" "$TREE/tests/expect/$ROW" "$TREE/tests/expect/all"; then
+				unexpected="$unexpected $name"
+			fi
+		done < <(sed -n 's/^ok [0-9]* - \([^ ]*\).* # SKIP .*/\1/p' "$clean" | sort -u)
+		if [ -n "$unexpected" ]; then
+			if [ "${CLEARDF_ALLOW_SKIP:-0}" = 1 ]; then
+				log "skipped (allowed by CLEARDF_ALLOW_SKIP):$unexpected"
+			else
+				problems+=("skipped, not expected in tests/expect/$ROW:$unexpected")
+			fi
+		fi
+	fi
+fi
+
+cat >"$BUILD_DIR/result.env" <<EOF
+ROW=$ROW
+ABI=$ABI
+PASSED=$passed
+FAILED=$failed
+SKIPPED=$skipped
+SECONDS=$dt
+OK=$([ ${#problems[@]} = 0 ] && echo yes || echo no)
+EOF
+
+if [ ${#problems[@]} = 0 ]; then
+	log "$ROW ($ABI): ${summary:-entry exited 0}; kernel log clean; ${dt} s (console: $CONSOLE)"
+	exit 0
+fi
+for p in "${problems[@]}"; do log "$ROW ($ABI): FAILED: $p"; done
+log "$ROW ($ABI): ${summary:-no summary}; ${dt} s (console: $CONSOLE)"
+if [ -n "$entry_rc" ] && [ "$entry_rc" != 0 ] && [ ${#problems[@]} = 1 ]; then
+	exit "$entry_rc"
+fi
+[ "$rc" = 124 ] && exit 124
+exit 1

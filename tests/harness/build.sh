@@ -1,0 +1,155 @@
+#!/bin/bash
+# build.sh ROW
+#
+# Builds, inside the row's chroot (its compiler, its kernel headers, its
+# libxtables), from a copy of the working tree (uncommitted work included):
+#   xt_CLEARDF.ko     make -C /usr/src/linux-headers-ABI M=... W=1 modules
+#   libxt_CLEARDF.so  make extension (or plain gcc if the Makefile lacks it)
+#   tests/tools/*.c   gcc -Wall -Wextra, linked against the row's libc
+# Products and build.log go to build/<row>/. Prints the number of compiler
+# warnings in our code and fails on any, or on a failed build step.
+# A part whose source does not exist yet is skipped with a message.
+set -euo pipefail
+HARNESS_NAME=build
+# shellcheck source=tests/harness/common.sh
+. "$(dirname "$0")/common.sh"
+
+[ $# -le 1 ] || { echo "usage: $0 ROW" >&2; exit 2; }
+resolve_row "${1:-}"
+"$HARNESS_DIR/prepare.sh" "$ROW"
+load_kernel_env
+lock_tree_row
+
+SRC=/build/cleardf  # in the chroot
+OUT=/build/out
+TOOL_CFLAGS="-O2 -g -Wall -Wextra"
+
+copy_tree() {
+	local dst=$1
+	rm -rf "$dst"
+	mkdir -p "$dst"
+	if git -C "$TREE" rev-parse --git-dir >/dev/null 2>&1; then
+		# tracked + untracked-but-not-ignored files that exist now
+		(cd "$TREE" && git ls-files -co --exclude-standard -z) |
+			(cd "$TREE" && while IFS= read -r -d '' f; do
+				[ -e "$f" ] && [ "${f#build/}" = "$f" ] && printf '%s\0' "$f"
+			done) |
+			(cd "$TREE" && tar --null -T - -cf -) | tar -xf - -C "$dst"
+	else
+		(cd "$TREE" && tar --exclude=./build --exclude=./.git -cf - .) | tar -xf - -C "$dst"
+	fi
+}
+
+# step NAME CMD...: run CMD in the chroot, output appended to the log.
+step() {
+	local name=$1
+	shift
+	{ echo "==== $name: $*"; } >>"$LOG"
+	if in_chroot "$CHROOT" "$@" >>"$LOG" 2>&1; then
+		echo "==== $name: ok" >>"$LOG"
+		return 0
+	fi
+	echo "==== $name: FAILED" >>"$LOG"
+	return 1
+}
+
+do_build() {
+	local t0 failed=0 built="" skipped=""
+	t0=$(now_s)
+	mkdir -p "$BUILD_DIR"
+	LOG=$BUILD_DIR/build.log
+	: >"$LOG"
+	rm -f "$BUILD_DIR/xt_CLEARDF.ko" "$BUILD_DIR/libxt_CLEARDF.so" "$BUILD_DIR/build.env"
+	rm -rf "$BUILD_DIR/tools"
+	copy_tree "$CHROOT$SRC"
+	rm -rf "${CHROOT:?}$OUT"
+	mkdir -p "$CHROOT$OUT/tools"
+	{
+		echo "row $ROW: $USER_SUITE userspace, kernel $ABI ($KERNEL_PKGS), gcc $CHROOT_GCC"
+		echo "tree $TREE ($(git -C "$TREE" describe --always --dirty 2>/dev/null || echo 'not git'))"
+	} >>"$LOG"
+
+	# The module.
+	if [ -f "$TREE/kernel/xt_CLEARDF.c" ] && { [ -f "$TREE/Kbuild" ] || [ -f "$TREE/kernel/Kbuild" ]; }; then
+		if step module make -C "$HEADERS" M="$SRC" W=1 modules; then
+			local ko
+			ko=$(cd "$CHROOT$SRC" && find . -name xt_CLEARDF.ko | head -n 1)
+			if [ -n "$ko" ]; then
+				cp "$CHROOT$SRC/$ko" "$BUILD_DIR/xt_CLEARDF.ko"
+				built="$built module"
+			else
+				echo "==== module: no xt_CLEARDF.ko produced" >>"$LOG"
+				failed=1
+			fi
+		else
+			failed=1
+		fi
+	else
+		log "skipping the module: kernel/xt_CLEARDF.c or Kbuild does not exist yet"
+		skipped="$skipped module"
+	fi
+
+	# The extension.
+	if [ -f "$TREE/userspace-ext/libxt_CLEARDF.c" ]; then
+		local ok=0
+		if grep -q '^extension:' "$TREE/Makefile" 2>/dev/null; then
+			step extension make -C "$SRC" extension && ok=1
+		else
+			step extension sh -c "cd $SRC && gcc -O2 -g -Wall -Wextra -fPIC -shared \$(pkg-config --cflags xtables) -Iinclude -o userspace-ext/libxt_CLEARDF.so userspace-ext/libxt_CLEARDF.c" && ok=1
+		fi
+		if [ $ok = 1 ] && [ -f "$CHROOT$SRC/userspace-ext/libxt_CLEARDF.so" ]; then
+			cp "$CHROOT$SRC/userspace-ext/libxt_CLEARDF.so" "$BUILD_DIR/"
+			built="$built extension"
+		else
+			failed=1
+		fi
+	else
+		log "skipping the extension: userspace-ext/libxt_CLEARDF.c does not exist yet"
+		skipped="$skipped extension"
+	fi
+
+	# The test tools.
+	local c n ntools=0
+	for c in "$TREE"/tests/tools/*.c; do
+		[ -f "$c" ] || continue
+		n=$(basename "$c" .c)
+		# shellcheck disable=SC2086 # flags are words
+		if step "tool $n" gcc $TOOL_CFLAGS -o "$OUT/tools/$n" "$SRC/tests/tools/$n.c"; then
+			ntools=$((ntools + 1))
+		else
+			failed=1
+		fi
+	done
+	if [ $ntools -gt 0 ]; then
+		mkdir -p "$BUILD_DIR/tools"
+		cp "$CHROOT$OUT"/tools/* "$BUILD_DIR/tools/"
+		built="$built tools($ntools)"
+	fi
+
+	# Warnings in our code: compiler diagnostics located in our sources
+	# (absolute chroot paths or relative ones), and modpost's.
+	local ours total
+	total=$(grep -c -E '(warning|WARNING):' "$LOG" || true)
+	local wre="^($SRC/)?(kernel|userspace-ext|include|tests/tools)/[^:]*:[0-9]+(:[0-9]+)?: warning:|WARNING: modpost:"
+	ours=$({ grep -E "$wre" "$LOG" || true; } | sort -u | wc -l)
+	cat >"$BUILD_DIR/build.env" <<-EOF
+		ROW=$ROW
+		ABI=$ABI
+		GCC=$CHROOT_GCC
+		BUILT="${built# }"
+		SKIPPED="${skipped# }"
+		WARNINGS=$ours
+		FAILED=$failed
+	EOF
+	if [ "$ours" -gt 0 ]; then
+		grep -E "$wre" "$LOG" | sort -u >&2
+	fi
+	if [ $failed != 0 ]; then
+		grep -E 'error|Error|FAILED' "$LOG" | head -n 40 >&2 || true
+		log "build FAILED (log: $LOG)"
+	fi
+	log "$ROW ($ABI, gcc $CHROOT_GCC): built:${built:- nothing}${skipped:+; skipped:$skipped}; warnings in our code: $ours (all warnings in log: $total); $(elapsed "$t0") s"
+	[ $failed = 0 ] && [ "$ours" = 0 ]
+}
+
+with_lock "$ROW_CACHE/lock" do_build

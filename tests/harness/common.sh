@@ -1,0 +1,125 @@
+# shellcheck shell=bash disable=SC2034
+# (SC2034: the variables set here are used by the scripts that source this)
+# Host-side helpers shared by prepare.sh, build.sh, boot.sh and check.sh.
+# Sourced, never run. Everything here only reads the host; nothing touches
+# the host's network or its kernel.
+
+HARNESS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TREE=$(cd "$HARNESS_DIR/../.." && pwd)
+CACHE_ROOT=${XDG_CACHE_HOME:-$HOME/.cache}/cleardf
+
+# Bump when the chroot's recipe changes in a way that needs a rebuild.
+PREP_RECIPE=3
+
+log() { printf '%s: %s\n' "${HARNESS_NAME:-harness}" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# now_s: seconds since the epoch with a fraction, for timings.
+now_s() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now_s)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# resolve_row ROW-OR-ALIAS: sets ROW, USER_SUITE, KERNEL_SUITE.
+# USER_SUITE gives the chroot (compiler, libxtables, guest userspace);
+# KERNEL_SUITE gives the kernel headers and image.
+resolve_row() {
+	case "${1:-}" in
+	bullseye | 5.10)
+		ROW=bullseye USER_SUITE=bullseye KERNEL_SUITE=bullseye ;;
+	"" | bookworm | 6.1 | default)
+		ROW=bookworm USER_SUITE=bookworm KERNEL_SUITE=bookworm ;;
+	bookworm-backports | 6.12-deb12)
+		ROW=bookworm-backports USER_SUITE=bookworm KERNEL_SUITE=bookworm-backports ;;
+	trixie | 6.12)
+		ROW=trixie USER_SUITE=trixie KERNEL_SUITE=trixie ;;
+	sid | unstable | 7.2 | 7)
+		ROW=sid USER_SUITE=sid KERNEL_SUITE=sid ;;
+	*)
+		die "unknown row '$1' (rows: bullseye bookworm bookworm-backports trixie sid; aliases: 5.10 6.1 6.12-deb12 6.12 7.2)" ;;
+	esac
+	ROW_CACHE=$CACHE_ROOT/$ROW
+	CHROOT=$ROW_CACHE/chroot
+	KERNEL_DIR=$ROW_CACHE/kernel
+	BUILD_DIR=$TREE/build/$ROW
+}
+
+# archive_uri: the Debian archive this machine's apt uses, read from its own
+# sources (deb822 first, then one-line format). CLEARDF_MIRROR overrides.
+archive_uri() {
+	if [ -n "${CLEARDF_MIRROR:-}" ]; then
+		printf '%s\n' "$CLEARDF_MIRROR"
+		return
+	fi
+	local uri="" f
+	for f in /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list.d/*.sources; do
+		[ -r "$f" ] || continue
+		# First deb stanza whose URI is not a security archive.
+		uri=$(awk '
+			function flush() {
+				if (types ~ /(^| )deb( |$)/ && uris != "" && uris !~ /security/ && found == "") {
+					split(uris, u, " "); found = u[1]
+				}
+				types = ""; uris = ""
+			}
+			/^[[:space:]]*$/ { flush(); next }
+			/^Types:/ { sub(/^Types:[[:space:]]*/, ""); types = $0 }
+			/^URIs:/ { sub(/^URIs:[[:space:]]*/, ""); uris = $0 }
+			END { flush(); print found }
+		' "$f")
+		[ -n "$uri" ] && break
+	done
+	if [ -z "$uri" ] && [ -r /etc/apt/sources.list ]; then
+		uri=$(awk '$1 == "deb" && $0 !~ /security/ {
+				for (i = 2; i <= NF; i++) if ($i !~ /^\[/ && $i !~ /\]$/) { print $i; exit }
+			}' /etc/apt/sources.list)
+	fi
+	[ -n "$uri" ] || die "cannot find a Debian archive in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list (set CLEARDF_MIRROR)"
+	printf '%s\n' "${uri%/}"
+}
+
+# with_lock FILE CMD...: run CMD holding an exclusive flock on FILE.
+with_lock() {
+	local lock=$1
+	shift
+	mkdir -p "$(dirname "$lock")"
+	(
+		exec 9>"$lock"
+		if ! flock -n 9; then
+			log "waiting for lock $lock"
+			flock 9
+		fi
+		"$@"
+	)
+}
+
+# in_chroot DIR CMD...: run CMD in the chroot with its own /proc, in a
+# private mount namespace, so nothing stays mounted if we are killed.
+in_chroot() {
+	local dir=$1
+	shift
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	unshare --mount --propagation private -- /bin/sh -c '
+		dir=$1; shift
+		mount -t proc proc "$dir/proc" || exit 1
+		exec chroot "$dir" /usr/bin/env -i \
+			PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+			HOME=/root LC_ALL=C DEBIAN_FRONTEND=noninteractive "$@"
+	' in_chroot "$dir" "$@"
+}
+
+# load_kernel_env: read what prepare.sh recorded about the row's kernel.
+load_kernel_env() {
+	[ -r "$ROW_CACHE/kernel.env" ] || die "row $ROW is not prepared: run tests/harness/prepare.sh $ROW"
+	# shellcheck source=/dev/null
+	. "$ROW_CACHE/kernel.env"
+}
+
+# lock_tree_row: hold build/<row>/.lock until the script exits, so that two
+# runs of one row in one tree (build products, console.log) do not mix.
+lock_tree_row() {
+	mkdir -p "$BUILD_DIR"
+	exec 8>"$BUILD_DIR/.lock"
+	if ! flock -n 8; then
+		log "waiting for another run of $ROW in this tree ($BUILD_DIR/.lock)"
+		flock 8
+	fi
+}

@@ -1,0 +1,167 @@
+#!/bin/bash
+# prepare.sh ROW [--refresh]
+#
+# Creates (once) and caches everything a matrix row needs, under
+# ${XDG_CACHE_HOME:-$HOME/.cache}/cleardf/<row>/:
+#   chroot/      mmdebstrap of the row's userspace suite: the build tools,
+#                the kernel headers (installed with apt, so /usr/src paths
+#                are right) and the guest's userspace
+#   kernel/      the kernel image package(s), unpacked with dpkg-deb -x
+#                (not installed: no initramfs hooks run)
+#   kernel.env   what the other scripts need to know (ABI, paths, xtlibdir)
+# Guarded by flock; a second run only checks the stamp and returns.
+set -euo pipefail
+HARNESS_NAME=prepare
+# shellcheck source=tests/harness/common.sh
+. "$(dirname "$0")/common.sh"
+
+usage() { echo "usage: $0 ROW [--refresh]" >&2; exit 2; }
+
+refresh=0
+row_arg=""
+for a in "$@"; do
+	case "$a" in
+	--refresh) refresh=1 ;;
+	-h | --help) usage ;;
+	-*) usage ;;
+	*) [ -z "$row_arg" ] || usage; row_arg=$a ;;
+	esac
+done
+resolve_row "$row_arg"
+
+# What the chroot holds. The headers come later, once the ABI is known.
+BUILD_PKGS="gcc make libc6-dev pkg-config libxtables-dev dwarves"
+GUEST_PKGS="bash iproute2 iptables nftables iputils-ping tcpdump kmod procps
+coreutils util-linux netcat-openbsd ethtool"
+
+URI=$(archive_uri)
+STAMP_KEY="recipe=$PREP_RECIPE user=$USER_SUITE kernel=$KERNEL_SUITE uri=$URI pkgs=$(echo "$BUILD_PKGS $GUEST_PKGS" | tr -s ' \n' '  ')"
+
+# query in the chroot: the newest ABI of KERNEL_SUITE from its metapackage.
+resolve_abi() {
+	local dir=$1 dep
+	dep=$(in_chroot "$dir" apt-cache -o APT::Default-Release="$KERNEL_SUITE" \
+		depends linux-headers-amd64 |
+		awk '$1 ~ /Depends:$/ && $2 ~ /^linux-headers-.*-amd64$/ { print $2; exit }')
+	[ -n "$dep" ] || die "cannot resolve linux-headers-amd64 in $KERNEL_SUITE"
+	dep=${dep#linux-headers-}
+	printf '%s\n' "$dep"
+}
+
+pkg_exists() {
+	local dir=$1 pkg=$2
+	in_chroot "$dir" apt-cache -o APT::Default-Release="$KERNEL_SUITE" \
+		show "$pkg" >/dev/null 2>&1
+}
+
+do_prepare() {
+	if [ $refresh = 0 ] && [ -f "$ROW_CACHE/stamp" ] && [ -f "$ROW_CACHE/kernel.env" ] &&
+		[ -d "$CHROOT" ] && [ "$(cat "$ROW_CACHE/stamp")" = "$STAMP_KEY" ]; then
+		log "$ROW: cached in $ROW_CACHE"
+		return 0
+	fi
+	local t0 new abi kpkgs="" p
+	t0=$(now_s)
+	new=$ROW_CACHE/chroot.new
+	rm -rf "$new" "$ROW_CACHE/kernel.new"
+	rm -f "$ROW_CACHE/stamp"
+
+	local -a mirrors=("deb $URI $USER_SUITE main")
+	if [ "$KERNEL_SUITE" != "$USER_SUITE" ]; then
+		mirrors+=("deb $URI $KERNEL_SUITE main")
+	fi
+	log "$ROW: mmdebstrap $USER_SUITE (kernel from $KERNEL_SUITE) from $URI"
+	mmdebstrap --variant=minbase --mode=root \
+		--aptopt='Acquire::Check-Valid-Until "false"' \
+		--aptopt='APT::Install-Recommends "false"' \
+		--aptopt='APT::Sandbox::User "root"' \
+		--skip=cleanup/apt/lists \
+		--dpkgopt='path-exclude=/usr/share/man/*' \
+		--dpkgopt='path-exclude=/usr/share/info/*' \
+		--dpkgopt='path-exclude=/usr/share/locale/*' \
+		--dpkgopt='path-include=/usr/share/locale/locale.alias' \
+		--dpkgopt='path-exclude=/usr/share/doc/*' \
+		--dpkgopt='path-include=/usr/share/doc/*/copyright' \
+		--include="$(echo "$BUILD_PKGS $GUEST_PKGS" | tr -s ' \n' ',,' | sed 's/,$//')" \
+		"$USER_SUITE" "$new" "${mirrors[@]}" >"$ROW_CACHE/mmdebstrap.log" 2>&1 ||
+		{ tail -n 30 "$ROW_CACHE/mmdebstrap.log" >&2; die "mmdebstrap failed (log: $ROW_CACHE/mmdebstrap.log)"; }
+
+	abi=$(resolve_abi "$new")
+	log "$ROW: kernel ABI $abi; installing its headers"
+	in_chroot "$new" apt-get install -y -q -o APT::Default-Release="$KERNEL_SUITE" \
+		"linux-headers-$abi" >>"$ROW_CACHE/mmdebstrap.log" 2>&1 ||
+		{ tail -n 30 "$ROW_CACHE/mmdebstrap.log" >&2; die "installing linux-headers-$abi failed"; }
+
+	# The image: -unsigned where it exists (bullseye..trixie), the split
+	# linux-binary + linux-modules packages where they exist (newer sid),
+	# the signed package as the last resort.
+	if pkg_exists "$new" "linux-image-$abi-unsigned"; then
+		kpkgs="linux-image-$abi-unsigned"
+	elif pkg_exists "$new" "linux-binary-$abi" && pkg_exists "$new" "linux-modules-$abi"; then
+		kpkgs="linux-binary-$abi linux-modules-$abi"
+	elif pkg_exists "$new" "linux-image-$abi"; then
+		kpkgs="linux-image-$abi"
+	else
+		die "no kernel image package for ABI $abi in $KERNEL_SUITE"
+	fi
+	log "$ROW: downloading $kpkgs"
+	mkdir -p "$new/var/cache/cleardf-kernel"
+	rm -f "$new"/var/cache/cleardf-kernel/*.deb
+	# shellcheck disable=SC2086,SC2016 # word splitting wanted; inner shell expands
+	in_chroot "$new" sh -c 'cd /var/cache/cleardf-kernel && apt-get download -q -o APT::Default-Release="$0" "$@"' \
+		"$KERNEL_SUITE" $kpkgs >>"$ROW_CACHE/mmdebstrap.log" 2>&1 ||
+		{ tail -n 30 "$ROW_CACHE/mmdebstrap.log" >&2; die "apt-get download $kpkgs failed"; }
+
+	local kroot=$ROW_CACHE/kernel.new kver=""
+	mkdir -p "$kroot"
+	for p in "$new"/var/cache/cleardf-kernel/*.deb; do
+		dpkg-deb -x "$p" "$kroot"
+		kver="$kver $(dpkg-deb -f "$p" Package)=$(dpkg-deb -f "$p" Version)"
+	done
+	rm -rf "$new/var/cache/cleardf-kernel"
+
+	local vmlinuz="" kmod=""
+	for p in "$kroot/boot/vmlinuz-$abi" "$kroot/usr/lib/modules/$abi/vmlinuz" "$kroot/lib/modules/$abi/vmlinuz"; do
+		if [ -f "$p" ]; then vmlinuz=${p#"$kroot"/}; break; fi
+	done
+	for p in "$kroot/lib/modules/$abi" "$kroot/usr/lib/modules/$abi"; do
+		if [ -d "$p/kernel" ]; then kmod=${p#"$kroot"/}; break; fi
+	done
+	[ -n "$vmlinuz" ] || die "no vmlinuz in $kpkgs"
+	[ -n "$kmod" ] || die "no modules directory in $kpkgs"
+
+	# Where the guest keeps modules: /usr/lib/modules when /lib is a symlink
+	# (merged /usr), so that cpio entries never replace the /lib symlink.
+	local guest_mod=lib/modules
+	[ -L "$new/lib" ] && guest_mod=usr/lib/modules
+	local xtlibdir gccver headers
+	xtlibdir=$(in_chroot "$new" pkg-config --variable=xtlibdir xtables)
+	gccver=$(in_chroot "$new" gcc -dumpfullversion)
+	headers=/usr/src/linux-headers-$abi
+	[ -f "$new$headers/Makefile" ] || die "headers not at $headers in the chroot"
+	in_chroot "$new" apt-get clean >/dev/null
+
+	rm -rf "$CHROOT" "$KERNEL_DIR"
+	mv "$new" "$CHROOT"
+	mv "$kroot" "$KERNEL_DIR"
+	cat >"$ROW_CACHE/kernel.env" <<-EOF
+		# written by tests/harness/prepare.sh; do not edit
+		ROW=$ROW
+		USER_SUITE=$USER_SUITE
+		KERNEL_SUITE=$KERNEL_SUITE
+		ABI=$abi
+		KERNEL_PKGS="${kver# }"
+		VMLINUZ=$KERNEL_DIR/$vmlinuz
+		KMOD_DIR=$KERNEL_DIR/$kmod
+		GUEST_MODDIR=/$guest_mod/$abi
+		HEADERS=$headers
+		XTLIBDIR=$xtlibdir
+		CHROOT_GCC=$gccver
+	EOF
+	echo "$abi" >"$KERNEL_DIR/ABI"
+	printf '%s\n' "$STAMP_KEY" >"$ROW_CACHE/stamp"
+	log "$ROW: prepared in $(elapsed "$t0") s: ABI $abi, gcc $gccver, xtables in $xtlibdir"
+}
+
+mkdir -p "$ROW_CACHE"
+with_lock "$ROW_CACHE/lock" do_prepare

@@ -1,0 +1,320 @@
+# shellcheck shell=bash disable=SC2034
+# (SC2034: a library; the tests use what it sets)
+# tests/lib.sh: sourced by every tests/t/NN-name.sh, in the guest.
+#
+#   . "$(dirname "$0")/../lib.sh"
+#
+# Exit codes as in kselftest: 0 pass, 1 fail, 4 skip.
+# Topology helpers create network namespaces and veth pairs and register
+# them for removal when the test exits, however it exits. Assertions print
+# what they expected and what they saw, then end the test with a failure.
+#
+# Front end: the runner exports IPT, IPT6, IPT_SAVE, IPT_RESTORE and
+# FRONTEND (legacy, nft or default). Tests call "$IPT" (or `ipt NS ...`).
+
+set -euo pipefail
+
+KSFT_PASS=0
+KSFT_FAIL=1
+KSFT_SKIP=4
+
+: "${IPT:=iptables}" "${IPT6:=ip6tables}" "${IPT_SAVE:=iptables-save}" "${IPT_RESTORE:=iptables-restore}"
+: "${FRONTEND:=default}"
+export IPT IPT6 IPT_SAVE IPT_RESTORE FRONTEND
+
+TEST_NAME=$(basename "$0" .sh)
+TEST_DIR=$(cd "$(dirname "$0")" && pwd)
+TESTS_ROOT=$(cd "$TEST_DIR/.." && pwd)
+# Scratch space for this test, removed at exit.
+TMPD=$(mktemp -d "/tmp/$TEST_NAME.XXXXXX")
+# tools built by the harness (pcapip, rawsend, ...)
+if [ -d /cleardf/bin ]; then
+	PATH=/cleardf/bin:$PATH
+fi
+
+_LIB_NETNS=()
+_LIB_PIDS=()
+_LIB_CLEANUP=()
+
+# ---------------------------------------------------------------- messages
+
+info() { echo "# $*"; }
+# fail MSG: the test fails here.
+fail() {
+	echo "FAIL: $*"
+	exit $KSFT_FAIL
+}
+# skip REASON: the test cannot run here (never counted as a pass).
+skip() {
+	echo "SKIP: $*"
+	exit $KSFT_SKIP
+}
+
+# ---------------------------------------------------------------- cleanup
+
+# on_exit CMD...: run CMD (as one string, by eval) when the test exits,
+# in reverse order of registration, before namespaces are removed.
+on_exit() { _LIB_CLEANUP+=("$*"); }
+
+_lib_cleanup() {
+	local rc=$? i p ns
+	set +e
+	trap - EXIT INT TERM HUP
+	for ((i = ${#_LIB_CLEANUP[@]} - 1; i >= 0; i--)); do
+		eval "${_LIB_CLEANUP[$i]}" >/dev/null 2>&1
+	done
+	for p in "${_LIB_PIDS[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	for p in "${_LIB_PIDS[@]}"; do
+		wait "$p" 2>/dev/null
+	done
+	for ns in "${_LIB_NETNS[@]}"; do
+		# whatever still runs in the namespace would keep it alive
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
+	done
+	rm -rf "$TMPD"
+	exit $rc
+}
+trap _lib_cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
+trap 'exit 129' HUP
+
+# ---------------------------------------------------------------- requirements
+
+# require_cmd CMD...: skip unless every CMD is on PATH.
+require_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || skip "$c is not installed in the guest"
+	done
+}
+
+# require_module MOD...: skip unless MOD loads (or is built in).
+require_module() {
+	local m
+	for m in "$@"; do
+		modprobe -q "$m" 2>/dev/null || skip "kernel module $m is not available (not built?)"
+	done
+}
+
+# require_cleardf: the module and the extension are both there.
+require_cleardf() {
+	modinfo xt_CLEARDF >/dev/null 2>&1 || skip "xt_CLEARDF.ko is not in the guest (not built yet?)"
+	local d
+	d=${XTABLES_LIBDIR:-$(pkg-config --variable=xtlibdir xtables 2>/dev/null || echo /usr/lib/x86_64-linux-gnu/xtables)}
+	[ -e "$d/libxt_CLEARDF.so" ] || skip "libxt_CLEARDF.so is not in $d (not built yet?)"
+	modprobe xt_CLEARDF || fail "modprobe xt_CLEARDF failed"
+}
+
+# ---------------------------------------------------------------- topology
+
+# ns_create NAME...: new namespaces with lo up, removed at exit.
+ns_create() {
+	local ns
+	for ns in "$@"; do
+		if ip netns list | awk '{ print $1 }' | grep -qx "$ns"; then
+			fail "network namespace $ns exists already"
+		fi
+		ip netns add "$ns"
+		_LIB_NETNS+=("$ns")
+		ip -n "$ns" link set lo up
+	done
+}
+
+# nsx NS CMD...: run CMD in namespace NS.
+nsx() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" "$@"
+}
+
+# ipt NS ARGS...: run $IPT ARGS in namespace NS.
+ipt() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" "$IPT" -w "$@"
+}
+
+# ipt_save NS [ARGS]: $IPT_SAVE in NS.
+ipt_save() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" "$IPT_SAVE" "$@"
+}
+
+# veth NS1 IF1 NS2 IF2 [MTU]: a veth pair from NS1/IF1 to NS2/IF2, both up.
+veth() {
+	local ns1=$1 if1=$2 ns2=$3 if2=$4 mtu=${5:-}
+	ip link add "$if1" netns "$ns1" type veth peer name "$if2" netns "$ns2"
+	if [ -n "$mtu" ]; then
+		ip -n "$ns1" link set "$if1" mtu "$mtu"
+		ip -n "$ns2" link set "$if2" mtu "$mtu"
+	fi
+	ip -n "$ns1" link set "$if1" up
+	ip -n "$ns2" link set "$if2" up
+}
+
+# addr NS IF CIDR...: add addresses to IF in NS.
+addr() {
+	local ns=$1 ifc=$2 a
+	shift 2
+	for a in "$@"; do
+		ip -n "$ns" addr add "$a" dev "$ifc"
+	done
+}
+
+# route NS ARGS...: ip route add ARGS in NS.
+route() {
+	local ns=$1
+	shift
+	ip -n "$ns" route add "$@"
+}
+
+# forwarding NS [0|1]: IPv4 forwarding in NS (default on).
+forwarding() {
+	ip netns exec "$1" sysctl -q -w net.ipv4.ip_forward="${2:-1}"
+}
+
+# sysctl_ns NS KEY=VALUE...
+sysctl_ns() {
+	local ns=$1 kv
+	shift
+	for kv in "$@"; do
+		ip netns exec "$ns" sysctl -q -w "$kv"
+	done
+}
+
+# offloads NS IF on|off: segmentation and checksum offloads of IF.
+offloads() {
+	ip netns exec "$1" ethtool -K "$2" tso "$3" gso "$3" gro "$3" tx "$3" >/dev/null 2>&1 ||
+		ip netns exec "$1" ethtool -K "$2" gso "$3" gro "$3" >/dev/null
+}
+
+# wait_for TIMEOUT CMD...: retry CMD every 0.1 s until it succeeds or
+# TIMEOUT seconds have passed. Returns CMD's last status.
+wait_for() {
+	local t=$1 i
+	shift
+	for ((i = 0; i < t * 10; i++)); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	"$@"
+}
+
+# bg NS CMD...: run CMD in NS in the background, killed at exit. Sets BG_PID.
+bg() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" "$@" &
+	BG_PID=$!
+	_LIB_PIDS+=("$BG_PID")
+}
+
+# ---------------------------------------------------------------- capture
+
+# capture_start NS IF FILE [FILTER...]: tcpdump on IF in NS into FILE
+# (pcap), returns once tcpdump is really listening. Sets CAPTURE_PID.
+# Stop it with capture_stop FILE before reading FILE.
+declare -A _LIB_CAPTURE=()
+capture_start() {
+	local ns=$1 ifc=$2 file=$3 i
+	shift 3
+	require_cmd tcpdump
+	ip netns exec "$ns" tcpdump -i "$ifc" -n -U --immediate-mode -s 0 -Z root -w "$file" "$@" 2>"$file.log" &
+	CAPTURE_PID=$!
+	_LIB_PIDS+=("$CAPTURE_PID")
+	_LIB_CAPTURE[$file]=$CAPTURE_PID
+	for ((i = 0; i < 200; i++)); do
+		grep -q 'listening on' "$file.log" 2>/dev/null && return 0
+		kill -0 "$CAPTURE_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	cat "$file.log"
+	fail "tcpdump on $ns/$ifc did not start"
+}
+
+# capture_stop FILE: stop the capture writing FILE and wait for it.
+capture_stop() {
+	local file=$1 pid
+	pid=${_LIB_CAPTURE[$file]:-}
+	[ -n "$pid" ] || fail "capture_stop: no capture into $file"
+	# let packets in flight reach the socket
+	sleep 0.2
+	kill -INT "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	unset "_LIB_CAPTURE[$file]"
+}
+
+# pcap_ip FILE [pcapip options]: one line per IPv4 packet (see pcapip -h).
+pcap_ip() {
+	local f=$1
+	shift
+	pcapip "$@" "$f"
+}
+
+# ---------------------------------------------------------------- asserts
+
+# assert_eq EXPECTED SEEN WHAT
+assert_eq() {
+	[ "$1" = "$2" ] && return 0
+	fail "$3: expected '$1', saw '$2'"
+}
+
+# assert_ne UNEXPECTED SEEN WHAT
+assert_ne() {
+	[ "$1" != "$2" ] && return 0
+	fail "$3: expected anything but '$1', saw '$2'"
+}
+
+# assert_match REGEX SEEN WHAT (extended regex)
+assert_match() {
+	printf '%s\n' "$2" | grep -Eq -- "$1" && return 0
+	fail "$3: expected a match for /$1/, saw: $2"
+}
+
+# assert_no_match REGEX SEEN WHAT
+assert_no_match() {
+	printf '%s\n' "$2" | grep -Eq -- "$1" || return 0
+	fail "$3: expected no match for /$1/, saw: $(printf '%s\n' "$2" | grep -E -- "$1" | head -n 5)"
+}
+
+# assert_ge MIN SEEN WHAT / assert_le MAX SEEN WHAT (integers)
+assert_ge() {
+	[ "$2" -ge "$1" ] && return 0
+	fail "$3: expected at least $1, saw $2"
+}
+assert_le() {
+	[ "$2" -le "$1" ] && return 0
+	fail "$3: expected at most $1, saw $2"
+}
+
+# assert_ok WHAT CMD...: CMD must succeed; its output is shown if not.
+assert_ok() {
+	local what=$1 out rc=0
+	shift
+	out=$("$@" 2>&1) || rc=$?
+	[ $rc = 0 ] && return 0
+	fail "$what: expected success of '$*', saw exit $rc: $out"
+}
+
+# assert_fail WHAT CMD...: CMD must fail. Sets ASSERT_OUT to its output.
+assert_fail() {
+	local what=$1 rc=0
+	shift
+	ASSERT_OUT=$("$@" 2>&1) || rc=$?
+	[ $rc != 0 ] && return 0
+	fail "$what: expected '$*' to fail, it succeeded: $ASSERT_OUT"
+}
+
+# field NAME LINE: the value of NAME=value in a pcapip line.
+field() {
+	local kv
+	for kv in $2; do
+		[ "${kv%%=*}" = "$1" ] && { printf '%s\n' "${kv#*=}"; return 0; }
+	done
+	return 1
+}
