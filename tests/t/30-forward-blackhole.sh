@@ -1,0 +1,174 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# 30-forward-blackhole: forwarded DF traffic behind a PMTUD black hole.
+#
+#   A 192.0.2.1 --(1500)-- R --(1280)-- B 198.51.100.1
+#
+# R's egress link is smaller than its ingress link, and the ICMP
+# "fragmentation needed" R sends back is dropped in R's own OUTPUT chain: a
+# PMTUD black hole. A sends DF traffic that fits its own link but not R's
+# egress: `ping -M do -s 1400` (1428-byte packets) and UDP datagrams of
+# 1400 bytes with DF (tests/tools/udpseq, IP_PMTUDISC_DO).
+#  - without a rule nothing arrives (and R did try to send the ICMP);
+#  - `-t mangle -A PREROUTING -j CLEARDF` on R: everything arrives. On R's
+#    egress every packet of A's is a fragment with DF clear and a valid
+#    header checksum, and the datagrams reassembled from R's egress capture
+#    are byte for byte (payload hash) the ones A sent; udpseq at B checks
+#    every byte end to end;
+#  - the same rule in FORWARD does not rescue anything: ip_forward() checks
+#    the egress MTU (ip_exceeds_mtu()) and drops the DF packet, sending
+#    "fragmentation needed", BEFORE it calls the NF_INET_FORWARD hook
+#    (NF_HOOK(..., NF_INET_FORWARD, ..., ip_forward_finish) comes last in
+#    ip_forward()). The FORWARD rule never even sees the packet: its counter
+#    stays at 0;
+#  - the kernel refuses the rule in INPUT and its log line says what to do.
+#
+# frontends: legacy nft
+
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+
+require_cmd ip ping tcpdump ethtool "$IPT" pcapip udpseq dmesg
+require_cleardf
+
+A=fb-a R=fb-r B=fb-b
+A_IP=192.0.2.1 B_IP=198.51.100.1
+PORT=5030
+NPING=3 NUDP=10
+
+ns_create "$A" "$R" "$B"
+veth "$A" eth0 "$R" ra
+veth "$R" rb "$B" eth0 1280
+addr "$A" eth0 "$A_IP/24"
+addr "$R" ra 192.0.2.254/24
+addr "$R" rb 198.51.100.254/24
+addr "$B" eth0 "$B_IP/24"
+route "$A" default via 192.0.2.254
+route "$B" default via 198.51.100.254
+forwarding "$R"
+# A computes its UDP checksums itself: with veth's checksum offload the
+# capture on A's link would hold a partial checksum that R fills in only
+# when it fragments, and the payload hashes below could not be compared.
+nsx "$A" ethtool -K eth0 tx off >/dev/null
+
+# The black hole: "fragmentation needed" never leaves R.
+ipt "$R" -A OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP
+
+assert_ok "small ping across R" nsx "$A" ping -c 1 -W 5 "$B_IP"
+
+# indent: prefix lines for the log.
+indent() { sed 's/^/#   /'; }
+
+# counter NS TABLE CHAIN: packets counted by the first CLEARDF or DROP rule.
+counter() {
+	ipt "$1" -t "$2" -L "$3" -n -v -x | awk '$3 == "CLEARDF" || $3 == "DROP" { print $1; exit }'
+}
+
+# traffic NAME: big DF pings and UDP datagrams from A to B, captured on
+# A's link (what A sent) and on R's egress. Sets PING_RC, PING_RECV,
+# UDP_SENT, UDP_GOOD, UDP_CORRUPT; captures in $TMPD/NAME-a.pcap and
+# $TMPD/NAME-r.pcap.
+traffic() {
+	local name=$1 out recv
+	recv=$TMPD/$name.recv
+	bg "$B" udpseq recv "$PORT" >"$recv"
+	local rpid=$BG_PID
+	wait_for 10 grep -q '^ready' "$recv" || fail "udpseq recv did not start"
+	capture_start "$A" eth0 "$TMPD/$name-a.pcap" src host "$A_IP" and dst host "$B_IP"
+	capture_start "$R" rb "$TMPD/$name-r.pcap" src host "$A_IP"
+
+	PING_RC=0
+	out=$(nsx "$A" ping -M do -s 1400 -c $NPING -i 0.2 -W 2 "$B_IP" 2>&1) || PING_RC=$?
+	PING_RECV=$(printf '%s\n' "$out" | sed -n 's/.* \([0-9]*\) received.*/\1/p')
+	out=$(nsx "$A" udpseq send -S 1 -D -c $NUDP -s 1400 -w 20000 "$B_IP" "$PORT")
+	UDP_SENT=$(printf '%s\n' "$out" | sed -n 's/^sent stream=1 total=\([0-9]*\) .*/\1/p')
+	sleep 0.5
+	kill -TERM "$rpid"
+	wait "$rpid" || true
+	capture_stop "$TMPD/$name-a.pcap"
+	capture_stop "$TMPD/$name-r.pcap"
+	UDP_GOOD=$(sed -n 's/^recv total good=\([0-9]*\) .*/\1/p' "$recv")
+	UDP_CORRUPT=$(sed -n 's/^recv total .* corrupt=\([0-9]*\) .*/\1/p' "$recv")
+	info "$name: ping exit $PING_RC, $PING_RECV/$NPING replies; UDP sent $UDP_SENT, delivered intact $UDP_GOOD, corrupt $UDP_CORRUPT"
+}
+
+# --- 1. the black hole, without a rule -----------------------------------
+traffic none
+assert_ne 0 "$PING_RC" "ping -M do -s 1400 without a rule (exit status)"
+assert_eq 0 "$PING_RECV" "ping replies without a rule"
+assert_eq $NUDP "$UDP_SENT" "DF datagrams sent (A learned no smaller PMTU)"
+assert_eq 0 "$UDP_GOOD" "DF datagrams delivered without a rule"
+assert_eq "" "$(pcap_ip "$TMPD/none-r.pcap")" "packets of A's on R's egress without a rule"
+bh=$(counter "$R" filter OUTPUT)
+assert_ge 1 "$bh" "R's 'fragmentation needed' dropped by the black hole rule"
+
+# --- 2. PREROUTING rescues it --------------------------------------------
+assert_ok "add the PREROUTING rule" ipt "$R" -t mangle -A PREROUTING -j CLEARDF
+traffic pre
+assert_eq 0 "$PING_RC" "ping -M do -s 1400 with CLEARDF in PREROUTING (exit status)"
+assert_eq $NPING "$PING_RECV" "ping replies with CLEARDF in PREROUTING"
+assert_eq $NUDP "$UDP_GOOD" "DF datagrams delivered intact with CLEARDF in PREROUTING"
+assert_eq 0 "$UDP_CORRUPT" "corrupt datagrams at B"
+
+lines=$(pcap_ip "$TMPD/pre-r.pcap")
+info "on R's egress (first lines):"
+printf '%s\n' "$lines" | head -n 6 | indent
+nlines=$(printf '%s\n' "$lines" | grep -c . || true)
+# every datagram of A's: two fragments (1256 + the rest of the payload)
+assert_eq $((2 * (NPING + NUDP))) "$nlines" "fragments of A's datagrams on R's egress"
+assert_no_match 'df=1' "$lines" "DF on R's egress"
+assert_no_match 'csum=bad' "$lines" "bad header checksum on R's egress"
+assert_no_match 'trunc=1' "$lines" "truncated packets on R's egress"
+first=$(printf '%s\n' "$lines" | grep -c ' mf=1 off=0 .*len=1276 ' || true)
+last=$(printf '%s\n' "$lines" | grep -c ' mf=0 off=1256 ' || true)
+assert_eq $((NPING + NUDP)) "$first" "first fragments (MF, offset 0, 1276 bytes)"
+assert_eq $((NPING + NUDP)) "$last" "last fragments (offset 1256)"
+
+# Reassemble R's egress capture and compare each datagram's payload with
+# what A sent (the ID changed on the way: match on protocol, length, hash).
+sent=$(pcap_ip "$TMPD/pre-a.pcap" -r)
+assert_eq "" "$(grep -v ' frags=1 complete=yes ' <<<"$sent" || true)" "datagrams A sent in more than one piece"
+assert_eq $((NPING + NUDP)) "$(grep -c . <<<"$sent")" "datagrams A sent"
+reasm=$(pcap_ip "$TMPD/pre-r.pcap" -r)
+info "reassembled from R's egress:"
+printf '%s\n' "$reasm" | head -n 4 | indent
+assert_no_match 'complete=no' "$reasm" "datagrams reassembled from R's egress"
+key() { sed -n 's/.* proto=\([0-9]*\) .* len=\([0-9]*\) hash=\([0-9a-f]*\).*/\1 \2 \3/p' | sort; }
+assert_eq "$(key <<<"$sent")" "$(key <<<"$reasm")" "payloads reassembled after R = payloads A sent"
+assert_eq $((NPING + NUDP)) "$(key <<<"$reasm" | sort -u | grep -c .)" "distinct datagrams reassembled"
+# IDs distinct per datagram, so that the fragments cannot mix
+ids=$(sed -n 's/.* id=\([0-9]*\) .*/\1/p' <<<"$reasm" | sort | uniq -d)
+assert_eq "" "$ids" "IDs used by more than one datagram on R's egress"
+n=$(counter "$R" mangle PREROUTING)
+assert_ge $((NPING + NUDP)) "$n" "PREROUTING rule counter"
+
+# --- 3. FORWARD does not -------------------------------------------------
+assert_ok "delete the PREROUTING rule" ipt "$R" -t mangle -D PREROUTING -j CLEARDF
+assert_ok "add the FORWARD rule" ipt "$R" -t mangle -A FORWARD -j CLEARDF
+bh0=$(counter "$R" filter OUTPUT)
+traffic fwd
+assert_ne 0 "$PING_RC" "ping -M do -s 1400 with CLEARDF in FORWARD (exit status)"
+assert_eq 0 "$PING_RECV" "ping replies with CLEARDF in FORWARD"
+assert_eq 0 "$UDP_GOOD" "DF datagrams delivered with CLEARDF in FORWARD"
+assert_eq "" "$(pcap_ip "$TMPD/fwd-r.pcap")" "packets of A's on R's egress with CLEARDF in FORWARD"
+# ip_forward() dropped them before the hook: the rule saw nothing
+assert_eq 0 "$(counter "$R" mangle FORWARD)" "FORWARD rule counter (ip_forward() drops before the hook)"
+assert_ge $((bh0 + 1)) "$(counter "$R" filter OUTPUT)" "R's 'fragmentation needed' dropped by the black hole rule"
+
+# --- 4. INPUT is refused, and the kernel log says what to do -------------
+# pr_info_ratelimited(): allow for another test having used up the burst.
+refusal=""
+for attempt in 1 2; do
+	before=$(dmesg | wc -l)
+	assert_fail "CLEARDF in INPUT" ipt "$R" -t mangle -A INPUT -j CLEARDF
+	info "$IPT says: $ASSERT_OUT"
+	refusal=$(dmesg | tail -n +"$((before + 1))" | grep 'xt_CLEARDF: refused in INPUT' || true)
+	[ -n "$refusal" ] && break
+	[ $attempt = 1 ] && sleep 5.5
+done
+info "kernel log: $refusal"
+assert_match 'xt_CLEARDF: refused in INPUT: .*use PREROUTING .*ip_forward\(\) drops them before FORWARD.*OUTPUT' \
+	"$refusal" "the kernel's advice for INPUT"
+assert_no_match 'CLEARDF' "$(ipt_save "$R" -t mangle | grep -- '-A INPUT' || true)" "INPUT rules left behind"
+exit 0
