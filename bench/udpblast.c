@@ -1,0 +1,728 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * udpblast: the UDP sender and receiver of the cleardf benchmarks.
+ *
+ *   udpblast send [options] ADDR PORT
+ *   udpblast recv [options] ADDR PORT
+ *
+ * The sender uses sendmmsg(), the receiver recvmmsg(). Each datagram
+ * carries a sequence number (bytes 0-7 of the payload, host order) and,
+ * with -k, a 64-bit FNV-1a hash of the whole payload (bytes 8-15) over
+ * contents that differ for every datagram, so that a datagram reassembled
+ * from the fragments of two different ones is recognised.
+ *
+ * Sender and receiver share a small control file (-c FILE, on a tmpfs both
+ * see, whatever their network namespaces): the receiver publishes how many
+ * datagrams it has received and when it has seen enough; the sender can
+ * keep at most -w WINDOW datagrams in flight by that count, sleeping on a
+ * futex, so that a slow stage (a userspace queue, the receiver) paces the
+ * sender instead of dropping what it cannot take. The packet rate is then
+ * the rate of the slowest stage, and no packet is lost on the way.
+ *
+ * Receiver modes (-m):
+ *   count   packets per second: after the first datagram, -W seconds of
+ *           warm-up, then -d seconds of counting; then it asks the sender
+ *           to stop. It gives up (pps=0) after -i seconds without a
+ *           datagram.
+ *   ids     reads the IP header of every datagram (a raw socket next to
+ *           the UDP one) and records each datagram's IP ID by sequence
+ *           number; at the end it prints how often IDs repeat (see
+ *           print_id_stats()). -n is the number of datagrams the sender
+ *           sends.
+ *   verify  counts the datagrams 0..-n-1 delivered intact, delivered
+ *           corrupted (hash mismatch, wrong length) and lost.
+ * Each side ends by printing one line of key=value pairs starting with
+ * "result".
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HDR_BYTES	16	/* sequence number + hash */
+#define MAX_PAYLOAD	65507
+#define ID_WINDOW	65536	/* IDs a reassembly key can take */
+#define RECV_VLEN	64
+
+struct ctl {
+	uint32_t rcvd;		/* futex word: datagrams received, mod 2^32 */
+	uint32_t waiting;	/* the sender sleeps on rcvd */
+	uint32_t ready;		/* the receiver listens */
+	uint32_t stop;		/* the receiver has what it needs */
+	uint64_t sent;		/* datagrams sent so far */
+	uint32_t done;		/* the sender has finished */
+	uint32_t pad;
+};
+
+static const char *prog = "udpblast";
+
+static void die(const char *what)
+{
+	fprintf(stderr, "%s: %s: %s\n", prog, what, strerror(errno));
+	exit(1);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: udpblast send [-s SIZE] [-D df|nodf] [-u] [-k] [-Z] [-n COUNT] [-t SECS]\n"
+		"                     [-b BATCH] [-w WINDOW] [-r RATE] [-c CTLFILE] ADDR PORT\n"
+		"       udpblast recv [-m count|ids|verify] [-c CTLFILE] [-W WARM] [-d SECS]\n"
+		"                     [-n COUNT] [-i IDLE] [-t SECS] ADDR PORT\n");
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_s(double s)
+{
+	struct timespec ts;
+
+	if (s <= 0)
+		return;
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+	nanosleep(&ts, NULL);
+}
+
+static long num(const char *s, long min, long max, const char *what)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 0);
+	if (errno || *end || end == s || v < min || v > max) {
+		fprintf(stderr, "%s: bad %s '%s' (%ld..%ld)\n", prog, what, s, min, max);
+		exit(2);
+	}
+	return v;
+}
+
+static double fnum(const char *s, double min, double max, const char *what)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || end == s || v < min || v > max) {
+		fprintf(stderr, "%s: bad %s '%s' (%g..%g)\n", prog, what, s, min, max);
+		exit(2);
+	}
+	return v;
+}
+
+static void parse_addr(const char *a, const char *p, struct sockaddr_in *sin)
+{
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	if (inet_pton(AF_INET, a, &sin->sin_addr) != 1) {
+		fprintf(stderr, "%s: bad address '%s'\n", prog, a);
+		exit(2);
+	}
+	sin->sin_port = htons((uint16_t)num(p, 1, 65535, "port"));
+}
+
+static long futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *ts)
+{
+	return syscall(SYS_futex, uaddr, op, val, ts, NULL, 0);
+}
+
+/* ------------------------------------------------------------ payload */
+
+static uint64_t fnv1a(const uint8_t *p, size_t n, uint64_t h)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+#define FNV_INIT 0xcbf29ce484222325ULL
+
+/* Distinct contents for datagram seq, and the hash over all of it. */
+static void fill_checked(uint8_t *buf, size_t size, uint64_t seq)
+{
+	uint64_t x = seq * 0x9e3779b97f4a7c15ULL + 1, h;
+	size_t i;
+
+	memcpy(buf, &seq, 8);
+	for (i = HDR_BYTES; i < size; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		buf[i] = (uint8_t)x;
+	}
+	h = fnv1a(buf, 8, FNV_INIT);
+	h = fnv1a(buf + HDR_BYTES, size - HDR_BYTES, h);
+	memcpy(buf + 8, &h, 8);
+}
+
+static int check_payload(const uint8_t *buf, size_t size)
+{
+	uint64_t h, want;
+
+	if (size < HDR_BYTES)
+		return 0;
+	h = fnv1a(buf, 8, FNV_INIT);
+	h = fnv1a(buf + HDR_BYTES, size - HDR_BYTES, h);
+	memcpy(&want, buf + 8, 8);
+	return h == want;
+}
+
+/* ------------------------------------------------------------ control file */
+
+static struct ctl *ctl_map(const char *path, int create, double wait_s)
+{
+	double t0 = now();
+	struct ctl *c;
+	int fd;
+
+	for (;;) {
+		fd = open(path, create ? O_RDWR | O_CREAT | O_TRUNC : O_RDWR, 0600);
+		if (fd >= 0)
+			break;
+		if (create || errno != ENOENT || now() - t0 > wait_s)
+			die(path);
+		sleep_s(0.01);
+	}
+	if (create && ftruncate(fd, sizeof(*c)) < 0)
+		die(path);
+	if (!create) {
+		struct stat st;
+
+		while (fstat(fd, &st) == 0 && st.st_size < (off_t)sizeof(*c)) {
+			if (now() - t0 > wait_s) {
+				fprintf(stderr, "%s: %s: too short\n", prog, path);
+				exit(1);
+			}
+			sleep_s(0.01);
+		}
+	}
+	c = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (c == MAP_FAILED)
+		die("mmap");
+	close(fd);
+	return c;
+}
+
+#define LOAD(p)		__atomic_load_n(p, __ATOMIC_SEQ_CST)
+#define STORE(p, v)	__atomic_store_n(p, v, __ATOMIC_SEQ_CST)
+
+/* ------------------------------------------------------------ sender */
+
+static int cmd_send(int argc, char **argv)
+{
+	long size = 64, count = 0, batch = 32, window = 0;
+	double rate = 0, tmax = 60;
+	int df = 1, connected = 1, checked = 0, nocheck = 0, c, fd, val;
+	const char *ctlpath = NULL;
+	struct sockaddr_in dst;
+	struct mmsghdr *msgs;
+	struct iovec *iov;
+	struct ctl *ctl = NULL;
+	uint8_t *bufs;
+	uint64_t sent = 0, lost = 0, errs = 0, stalls = 0;
+	double t0, tend, last_progress;
+	uint32_t last_rcvd = 0;
+	long i;
+
+	while ((c = getopt(argc, argv, "s:D:ukZn:t:b:w:r:c:h")) != -1) {
+		switch (c) {
+		case 's': size = num(optarg, HDR_BYTES, MAX_PAYLOAD, "size"); break;
+		case 'D':
+			if (!strcmp(optarg, "df"))
+				df = 1;
+			else if (!strcmp(optarg, "nodf"))
+				df = 0;
+			else {
+				usage(stderr);
+				return 2;
+			}
+			break;
+		case 'u': connected = 0; break;
+		case 'k': checked = 1; break;
+		case 'Z': nocheck = 1; break;
+		case 'n': count = num(optarg, 0, LONG_MAX, "count"); break;
+		case 't': tmax = fnum(optarg, 0.01, 1e6, "time"); break;
+		case 'b': batch = num(optarg, 1, 1024, "batch"); break;
+		case 'w': window = num(optarg, 0, 1 << 30, "window"); break;
+		case 'r': rate = fnum(optarg, 0, 1e9, "rate"); break;
+		case 'c': ctlpath = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc - 2) {
+		usage(stderr);
+		return 2;
+	}
+	parse_addr(argv[optind], argv[optind + 1], &dst);
+	if (window && window < batch)
+		batch = window;
+	if (window && !ctlpath) {
+		fprintf(stderr, "%s: -w needs -c\n", prog);
+		return 2;
+	}
+	if (ctlpath) {
+		double tw = now();
+
+		ctl = ctl_map(ctlpath, 0, 10);
+		while (!LOAD(&ctl->ready)) {
+			if (now() - tw > 10) {
+				fprintf(stderr, "%s: the receiver is not ready\n", prog);
+				return 1;
+			}
+			sleep_s(0.005);
+		}
+	}
+
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0)
+		die("socket");
+	/*
+	 * PROBE sets DF and ignores what the path MTU is believed to be: a
+	 * datagram bigger than a later link stays one packet with DF, as
+	 * from a tunnel endpoint. DONT sends without DF.
+	 */
+	val = df ? IP_PMTUDISC_PROBE : IP_PMTUDISC_DONT;
+	if (setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &val, sizeof(val)) < 0)
+		die("IP_MTU_DISCOVER");
+	val = 4 << 20;
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &val, sizeof(val)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &val, sizeof(val));
+	val = 1;
+	if (nocheck && setsockopt(fd, SOL_SOCKET, SO_NO_CHECK, &val, sizeof(val)) < 0)
+		die("SO_NO_CHECK");
+	if (connected && connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0)
+		die("connect");
+
+	msgs = calloc((size_t)batch, sizeof(*msgs));
+	iov = calloc((size_t)batch, sizeof(*iov));
+	bufs = calloc((size_t)batch, (size_t)size);
+	if (!msgs || !iov || !bufs)
+		die("calloc");
+	for (i = 0; i < batch; i++) {
+		iov[i].iov_base = bufs + i * size;
+		iov[i].iov_len = (size_t)size;
+		msgs[i].msg_hdr.msg_iov = &iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+		if (!connected) {
+			msgs[i].msg_hdr.msg_name = &dst;
+			msgs[i].msg_hdr.msg_namelen = sizeof(dst);
+		}
+	}
+
+	t0 = now();
+	tend = t0 + tmax;
+	last_progress = t0;
+	for (;;) {
+		long n = batch;
+		int r;
+
+		if (count && (long)sent >= count)
+			break;
+		if (ctl && LOAD(&ctl->stop))
+			break;
+		if (now() > tend)
+			break;
+		if (count && count - (long)sent < n)
+			n = count - (long)sent;
+
+		/* flow control: at most window datagrams not yet received */
+		while (window) {
+			uint32_t rc = LOAD(&ctl->rcvd), inflight;
+			struct timespec ts = { 0, 10 * 1000 * 1000 };
+			double t;
+
+			if (rc != last_rcvd) {
+				last_rcvd = rc;
+				last_progress = now();
+			}
+			inflight = (uint32_t)sent - rc - (uint32_t)lost;
+			if ((long)inflight + n <= window || LOAD(&ctl->stop))
+				break;
+			STORE(&ctl->waiting, 1);
+			if (LOAD(&ctl->rcvd) != rc)
+				continue;
+			if (futex(&ctl->rcvd, FUTEX_WAIT, rc, &ts) < 0 && errno == ETIMEDOUT) {
+				t = now();
+				stalls++;
+				/* nothing for 200 ms: what is in flight is lost */
+				if (t - last_progress > 0.2) {
+					lost += inflight;
+					last_progress = t;
+				}
+				if (t > tend)
+					break;
+			}
+		}
+		if (rate > 0) {
+			double due = t0 + (double)sent / rate, t = now();
+
+			if (due > t)
+				sleep_s(due - t);
+		}
+		for (i = 0; i < n; i++) {
+			uint8_t *b = bufs + i * size;
+			uint64_t seq = sent + (uint64_t)i;
+
+			if (checked)
+				fill_checked(b, (size_t)size, seq);
+			else
+				memcpy(b, &seq, 8);
+		}
+		r = sendmmsg(fd, msgs, (unsigned int)n, 0);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == ENOBUFS || errno == EAGAIN || errno == ECONNREFUSED ||
+			    errno == EPERM) {
+				/* a full queue, a dropping rule, an ICMP error */
+				errs++;
+				if (errno != ECONNREFUSED)
+					sleep_s(0.0005);
+				continue;
+			}
+			die("sendmmsg");
+		}
+		sent += (uint64_t)r;
+		if (ctl)
+			STORE(&ctl->sent, sent);
+	}
+	if (ctl)
+		STORE(&ctl->done, 1);
+	printf("result role=send sent=%" PRIu64 " secs=%.3f pps=%.0f lost=%" PRIu64
+	       " errors=%" PRIu64 " stalls=%" PRIu64 "\n",
+	       sent, now() - t0, (double)sent / (now() - t0), lost, errs, stalls);
+	return 0;
+}
+
+/* ------------------------------------------------------------ receiver */
+
+enum { M_COUNT, M_IDS, M_VERIFY };
+
+/*
+ * IDs in sending order (the sequence number), skipping datagrams that
+ * never arrived:
+ *   repeats       datagrams whose ID was used by one of the 65,535 before
+ *                 them (so some window of 65,536 consecutive datagrams
+ *                 holds both)
+ *   worst_window  the most such repeats inside one window of 65,536
+ *                 consecutive datagrams (window size minus distinct IDs)
+ *   min_dist      the shortest distance between two equal IDs
+ */
+static void print_id_stats(const uint16_t *ids, const uint8_t *have, long n,
+			   unsigned long df, unsigned long other)
+{
+	long *last = malloc(65536 * sizeof(long));
+	uint32_t *cnt = calloc(65536, sizeof(uint32_t));
+	uint16_t *seqd = malloc((size_t)(n ? n : 1) * sizeof(uint16_t));
+	long i, k = 0, repeats = 0, min_dist = LONG_MAX, distinct = 0, worst = 0;
+	long w;
+
+	if (!last || !cnt || !seqd)
+		die("malloc");
+	for (i = 0; i < 65536; i++)
+		last[i] = -1;
+	for (i = 0; i < n; i++) {
+		uint16_t id;
+
+		if (!have[i])
+			continue;
+		id = ids[i];
+		seqd[k] = id;
+		if (last[id] >= 0) {
+			long d = k - last[id];
+
+			if (d < min_dist)
+				min_dist = d;
+			if (d < ID_WINDOW)
+				repeats++;
+		}
+		last[id] = k;
+		k++;
+	}
+	/* sliding window of ID_WINDOW datagrams (or all, if fewer) */
+	w = k < ID_WINDOW ? k : ID_WINDOW;
+	for (i = 0; i < k; i++) {
+		if (cnt[seqd[i]]++ == 0)
+			distinct++;
+		if (i >= w) {
+			if (--cnt[seqd[i - w]] == 0)
+				distinct--;
+		}
+		if (i >= w - 1 && w - distinct > worst)
+			worst = w - distinct;
+	}
+	printf("result role=recv mode=ids n=%ld got=%ld missing=%ld df=%lu other=%lu repeats=%ld "
+	       "worst_window=%ld window=%ld ",
+	       n, k, n - k, df, other, repeats, worst, w);
+	if (min_dist == LONG_MAX)
+		printf("min_dist=none\n");
+	else
+		printf("min_dist=%ld\n", min_dist);
+	free(last);
+	free(cnt);
+	free(seqd);
+}
+
+static int cmd_recv(int argc, char **argv)
+{
+	int mode = M_COUNT, c, fd, ufd = -1, val;
+	double warm = 0.5, dur = 2, idle = 2, tmax = 120;
+	long n = 0;
+	const char *ctlpath = NULL;
+	struct sockaddr_in me;
+	struct ctl *ctl;
+	struct mmsghdr msgs[RECV_VLEN];
+	struct iovec iov[RECV_VLEN];
+	uint8_t *bufs;
+	size_t bufsz = 65536;
+	struct timeval tv = { 0, 100 * 1000 };
+	double t0, tfirst = 0, tlast = 0, tm0 = 0, tm1 = 0;
+	uint64_t rcvd = 0, m0 = 0, m1 = 0;
+	unsigned long df = 0, other = 0, corrupted = 0, dup = 0, intact = 0;
+	uint16_t *ids = NULL;
+	uint8_t *have = NULL;
+	int i, measuring = 0, finished = 0, idle_out = 0;
+
+	while ((c = getopt(argc, argv, "m:c:W:d:n:i:t:h")) != -1) {
+		switch (c) {
+		case 'm':
+			if (!strcmp(optarg, "count"))
+				mode = M_COUNT;
+			else if (!strcmp(optarg, "ids"))
+				mode = M_IDS;
+			else if (!strcmp(optarg, "verify"))
+				mode = M_VERIFY;
+			else {
+				usage(stderr);
+				return 2;
+			}
+			break;
+		case 'c': ctlpath = optarg; break;
+		case 'W': warm = fnum(optarg, 0, 1e6, "warm-up"); break;
+		case 'd': dur = fnum(optarg, 0.01, 1e6, "duration"); break;
+		case 'n': n = num(optarg, 1, 1L << 30, "count"); break;
+		case 'i': idle = fnum(optarg, 0.01, 1e6, "idle time"); break;
+		case 't': tmax = fnum(optarg, 0.01, 1e6, "time"); break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc - 2 || !ctlpath) {
+		usage(stderr);
+		return 2;
+	}
+	if (mode != M_COUNT && !n) {
+		fprintf(stderr, "%s: -m ids and -m verify need -n\n", prog);
+		return 2;
+	}
+	parse_addr(argv[optind], argv[optind + 1], &me);
+	ctl = ctl_map(ctlpath, 1, 0);
+	if (mode != M_COUNT) {
+		ids = calloc((size_t)n, sizeof(*ids));
+		have = calloc((size_t)n, 1);
+		if (!ids || !have)
+			die("calloc");
+	}
+
+	ufd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (ufd < 0)
+		die("socket");
+	if (bind(ufd, (struct sockaddr *)&me, sizeof(me)) < 0)
+		die("bind");
+	fd = ufd;
+	val = 16 << 20;
+	if (mode == M_IDS) {
+		/*
+		 * The IP header is only visible to a raw socket; it gets a
+		 * copy of every UDP datagram before UDP delivers it. The UDP
+		 * socket only keeps the port open (no ICMP errors), with the
+		 * smallest buffer: what it drops costs nothing.
+		 */
+		struct sockaddr_in any = me;
+		int small = 1;
+
+		any.sin_port = 0;
+		fd = socket(AF_INET, SOCK_RAW, IPPROTO_UDP);
+		if (fd < 0)
+			die("raw socket");
+		if (bind(fd, (struct sockaddr *)&any, sizeof(any)) < 0)
+			die("bind raw");
+		setsockopt(ufd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &val, sizeof(val)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &val, sizeof(val));
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+		die("SO_RCVTIMEO");
+
+	bufs = malloc(RECV_VLEN * bufsz);
+	if (!bufs)
+		die("malloc");
+	for (i = 0; i < RECV_VLEN; i++) {
+		iov[i].iov_base = bufs + (size_t)i * bufsz;
+		iov[i].iov_len = bufsz;
+		memset(&msgs[i], 0, sizeof(msgs[i]));
+		msgs[i].msg_hdr.msg_iov = &iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+
+	STORE(&ctl->ready, 1);
+	t0 = now();
+	while (!finished) {
+		int r = recvmmsg(fd, msgs, RECV_VLEN, MSG_WAITFORONE, NULL);
+		double t = now();
+
+		if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			die("recvmmsg");
+		if (r > 0) {
+			for (i = 0; i < r; i++) {
+				uint8_t *p = iov[i].iov_base;
+				size_t len = msgs[i].msg_len;
+				uint64_t seq;
+
+				if (mode == M_IDS) {
+					const struct iphdr *iph = (const struct iphdr *)p;
+					const struct udphdr *uh;
+					size_t hl;
+
+					if (len < sizeof(*iph) || iph->version != 4) {
+						other++;
+						continue;
+					}
+					hl = (size_t)iph->ihl * 4;
+					uh = (const struct udphdr *)(p + hl);
+					if (len < hl + sizeof(*uh) + 8 ||
+					    iph->daddr != me.sin_addr.s_addr ||
+					    uh->dest != me.sin_port) {
+						other++;
+						continue;
+					}
+					memcpy(&seq, p + hl + sizeof(*uh), 8);
+					if (seq >= (uint64_t)n || have[seq]) {
+						other++;
+						continue;
+					}
+					have[seq] = 1;
+					ids[seq] = ntohs(iph->id);
+					if (iph->frag_off & htons(IP_DF))
+						df++;
+					intact++;
+				} else if (mode == M_VERIFY) {
+					if (len < HDR_BYTES || !check_payload(p, len)) {
+						corrupted++;
+						continue;
+					}
+					memcpy(&seq, p, 8);
+					if (seq >= (uint64_t)n) {
+						corrupted++;
+						continue;
+					}
+					if (have[seq]) {
+						dup++;
+						continue;
+					}
+					have[seq] = 1;
+					intact++;
+				}
+			}
+			rcvd += (uint64_t)r;
+			__atomic_add_fetch(&ctl->rcvd, (uint32_t)r, __ATOMIC_SEQ_CST);
+			if (LOAD(&ctl->waiting)) {
+				STORE(&ctl->waiting, 0);
+				futex(&ctl->rcvd, FUTEX_WAKE, INT_MAX, NULL);
+			}
+			if (!tfirst)
+				tfirst = t;
+			tlast = t;
+		}
+
+		if (mode == M_COUNT) {
+			/* nothing gets through: the variant does not work */
+			if (t - (tlast > 0 ? tlast : t0) >= idle) {
+				idle_out = 1;
+				break;
+			}
+			if (tfirst && !measuring && t - tfirst >= warm) {
+				measuring = 1;
+				tm0 = t;
+				m0 = rcvd;
+			}
+			if (measuring && t - tm0 >= dur) {
+				tm1 = t;
+				m1 = rcvd;
+				finished = 1;
+			}
+		} else {
+			if ((long)intact >= n)
+				finished = 1;
+			/* the sender is done and nothing came for a while */
+			if (LOAD(&ctl->done) && t - (tlast > 0 ? tlast : t0) >= idle)
+				finished = 1;
+		}
+		if (t - t0 > tmax)
+			break;
+	}
+	STORE(&ctl->stop, 1);
+
+	if (mode == M_COUNT) {
+		if (!finished) {
+			printf("result role=recv mode=count pps=0 rcvd=%" PRIu64 " secs=0 error=%s\n",
+			       rcvd, idle_out ? "idle" : "timeout");
+			return 1;
+		}
+		printf("result role=recv mode=count pps=%.1f rcvd=%" PRIu64 " secs=%.3f\n",
+		       (double)(m1 - m0) / (tm1 - tm0), m1 - m0, tm1 - tm0);
+	} else if (mode == M_IDS) {
+		print_id_stats(ids, have, n, df, other);
+	} else {
+		printf("result role=recv mode=verify n=%ld intact=%lu corrupted=%lu dup=%lu lost=%ld\n",
+		       n, intact, corrupted, dup, n - (long)intact);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "send"))
+		return cmd_send(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "recv"))
+		return cmd_recv(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(stdout);
+		return 0;
+	}
+	usage(stderr);
+	return 2;
+}
