@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# test-debs.sh [--keep-installed] [--no-upgrade]
+# test-debs.sh [--keep-installed] [--no-upgrade] [--no-harness]
 #
 # The Debian packages, end to end, on this (Debian 12) machine, as root:
 #   1. builds cleardf-dkms and iptables-cleardf with dpkg-buildpackage
@@ -11,7 +11,8 @@
 #      DKMS and builds it for the installed 6.1 headers;
 #   4. checks xt_CLEARDF.ko (dkms status, modinfo, depmod's index), the .so
 #      in `pkg-config --variable=xtlibdir xtables`, the man page; copies the
-#      .ko, the .so and the .debs to build/debs-artifacts/ for the guest test;
+#      .ko, the .so and the .debs to build/debs-artifacts/ for the guest test
+#      (see "Kernels" below);
 #   5. removes the built module and runs Debian's kernel-headers hook, as a
 #      kernel upgrade does (AUTOINSTALL), and checks that DKMS skips kernels
 #      outside 5.10..7.x (BUILD_EXCLUSIVE_KERNEL);
@@ -24,21 +25,32 @@
 # and runs DKMS builds against installed headers. iptables itself is not run
 # either (it could autoload ip_tables into this machine's kernel).
 #
+# Kernels: the module is built and checked for
+#   - the kernel the guest test boots for the bookworm row: the ABI in
+#     ~/.cache/cleardf/bookworm/kernel.env, written by
+#     tests/harness/prepare.sh (run here if that file does not exist yet;
+#     --no-harness skips this), or CLEARDF_DEB_KERNEL=<release>;
+#   - the newest linux-headers-6.1.*-amd64 installed on this machine
+#     (linux-headers-amd64 is installed if there are none).
+# Missing headers for them are installed with apt. The first is the one
+# whose .ko goes to build/debs-artifacts/xt_CLEARDF.ko; every one is in
+# build/debs-artifacts/<release>/. They differ when this machine has
+# bookworm-security's kernel and the row uses bookworm's (a .ko only loads
+# into the kernel release it was built for).
+#
 # Exit 0 = pass, 1 = fail, 4 = skip (not root / not Debian).
-# CLEARDF_DEB_KERNEL=<release> picks the headers (default: the newest
-# installed linux-headers-6.1.*-amd64, installing linux-headers-amd64 if
-# there are none).
 set -euo pipefail
 
 TREE=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=$TREE/build/debs
 ART=$TREE/build/debs-artifacts
-keep=0 upgrade=1
+keep=0 upgrade=1 use_harness=1
 for a in "$@"; do
 	case $a in
 	--keep-installed) keep=1 ;;
 	--no-upgrade) upgrade=0 ;;
-	*) echo "usage: $0 [--keep-installed] [--no-upgrade]" >&2; exit 2 ;;
+	--no-harness) use_harness=0 ;;
+	*) echo "usage: $0 [--keep-installed] [--no-upgrade] [--no-harness]" >&2; exit 2 ;;
 	esac
 done
 
@@ -80,8 +92,23 @@ newest_61_headers() {
 }
 need=(dpkg-dev debhelper dh-dkms dkms lintian libxtables-dev pkg-config gcc make
 	kmod binutils iptables)
-headers=$(newest_61_headers)
-[ -n "$headers" ] || [ -n "${CLEARDF_DEB_KERNEL:-}" ] || need+=(linux-headers-amd64)
+[ -n "$(newest_61_headers)" ] || need+=(linux-headers-amd64)
+
+# The guest's kernel (see "Kernels" above).
+guest_abi=${CLEARDF_DEB_KERNEL:-} guest_from=CLEARDF_DEB_KERNEL
+harness_env=${XDG_CACHE_HOME:-$HOME/.cache}/cleardf/bookworm/kernel.env
+if [ -z "$guest_abi" ] && [ $use_harness = 1 ] && [ -x "$TREE/tests/harness/prepare.sh" ]; then
+	if [ ! -r "$harness_env" ]; then
+		say "running tests/harness/prepare.sh bookworm, to learn which kernel the guest boots"
+		"$TREE/tests/harness/prepare.sh" bookworm >&2 ||
+			say "warning: prepare.sh failed; no module for the guest's kernel"
+	fi
+	# shellcheck source=/dev/null
+	[ -r "$harness_env" ] && guest_abi=$(. "$harness_env" && echo "$ABI")
+	guest_from=$harness_env
+fi
+[ -z "$guest_abi" ] || [ -e "/lib/modules/$guest_abi/build/include" ] ||
+	need+=("linux-headers-$guest_abi")
 missing=()
 for p in "${need[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q ' installed$' || missing+=("$p")
@@ -91,18 +118,20 @@ if [ ${#missing[@]} -gt 0 ]; then
 	apt-get "${APT_OPTS[@]}" update -qq
 	apt-get "${APT_OPTS[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-if [ -n "${CLEARDF_DEB_KERNEL:-}" ]; then
-	KVER=$CLEARDF_DEB_KERNEL
-else
-	headers=$(newest_61_headers)
-	[ -n "$headers" ] || die "no linux-headers-6.1.*-amd64 after installing linux-headers-amd64 (is this Debian 12?)"
-	KVER=${headers#/usr/src/linux-headers-}
-fi
-[ -e "/lib/modules/$KVER/build/include" ] || die "no headers for $KVER in /lib/modules/$KVER/build"
+headers=$(newest_61_headers)
+[ -n "$headers" ] || die "no linux-headers-6.1.*-amd64 after installing linux-headers-amd64 (is this Debian 12?)"
+host_abi=${headers#/usr/src/linux-headers-}
+# KVER: the one for the guest (else the host's); KVERS: all to check.
+KVER=${guest_abi:-$host_abi}
+KVERS=("$KVER")
+[ "$host_abi" = "$KVER" ] || KVERS+=("$host_abi")
+for k in "${KVERS[@]}"; do
+	[ -e "/lib/modules/$k/build/include" ] || die "no headers for $k in /lib/modules/$k/build"
+done
 XTLIBDIR=$(pkg-config --variable=xtlibdir xtables)
 [ -n "$XTLIBDIR" ] || die "pkg-config does not know xtables' xtlibdir"
 VERSION=$(tr -d ' \t\n' <"$TREE/VERSION")
-say "version $VERSION; module for $KVER (running kernel: $(uname -r)); xtables in $XTLIBDIR"
+say "version $VERSION; module for ${KVERS[*]} (guest's: ${guest_abi:-unknown}${guest_abi:+, from $guest_from}; running kernel: $(uname -r)); xtables in $XTLIBDIR"
 
 # ---- refuse to touch an existing installation ----------------------------
 present=""
@@ -236,22 +265,24 @@ sed -n '/Setting up cleardf-dkms/,/Setting up iptables-cleardf\|^Processing/p' "
 # What the postinst built: Debian's common.postinst builds for the running
 # kernel if /lib/modules/$(uname -r) exists (headers or not: without them it
 # skips), else, "likely a chroot", for every kernel in /lib/modules. So
-# whether it covered $KVER depends on the machine: say which happened, and
-# if it did not, run what a headers install would run (the kernel hook).
-st=$(dkms status -m cleardf -v "$VERSION" -k "$KVER")
-echo "    dkms status after the postinst: ${st:-(nothing for $KVER)}"
-if grep -q ': installed' <<<"$st"; then
-	say "the postinst built and installed the module for $KVER"
-else
-	say "the postinst did not build for $KVER (running kernel $(uname -r) has$([ -d "/lib/modules/$(uname -r)" ] || echo ' no') /lib/modules dir); running /etc/kernel/header_postinst.d/dkms $KVER"
-	/etc/kernel/header_postinst.d/dkms "$KVER"
-fi
+# whether it covered a kernel depends on the machine: say which happened,
+# and if it did not, run what a headers install would run (the kernel hook).
+for k in "${KVERS[@]}"; do
+	st=$(dkms status -m cleardf -v "$VERSION" -k "$k")
+	echo "    dkms status after the postinst: ${st:-(nothing for $k)}"
+	if grep -q ': installed' <<<"$st"; then
+		say "the postinst built and installed the module for $k"
+	else
+		say "the postinst did not build for $k (running kernel $(uname -r) has$([ -d "/lib/modules/$(uname -r)" ] || echo ' no') /lib/modules dir); running /etc/kernel/header_postinst.d/dkms $k"
+		/etc/kernel/header_postinst.d/dkms "$k"
+	fi
+done
 
 # ---- 4. what was installed ------------------------------------------------
-# check_module VERSION: the DKMS-built module for $KVER is installed and is
-# VERSION. Sets KO.
+# check_module VERSION [KERNEL]: the DKMS-built module for KERNEL (default
+# $KVER) is installed and is VERSION. Sets KO.
 check_module() {
-	local v=$1 st info
+	local v=$1 KVER=${2:-$KVER} st info
 	st=$(dkms status -m cleardf -v "$v" -k "$KVER")
 	check "dkms status: cleardf/$v installed for $KVER ($st)" grep -q ': installed' <<<"$st"
 	KO=$(find "/lib/modules/$KVER/updates" -name 'xt_CLEARDF.ko*' 2>/dev/null | head -n 1)
@@ -265,7 +296,11 @@ check_module() {
 	info=$(modinfo -F signer "$KO")
 	echo "    signed by: ${info:-(not signed)}"
 }
-check_module "$VERSION"
+declare -A KOS=()
+for k in "${KVERS[@]}"; do
+	check_module "$VERSION" "$k"
+	KOS[$k]=$KO
+done
 
 so=$XTLIBDIR/libxt_CLEARDF.so
 check "libxt_CLEARDF.so in xtlibdir ($so)" [ -f "$so" ]
@@ -281,14 +316,25 @@ check "iptables-cleardf(8) installed" [ -f /usr/share/man/man8/iptables-cleardf.
 # Artifacts for the guest test (tests/harness): this very .ko and .so.
 rm -rf "$ART"
 mkdir -p "$ART"
-cp "$KO" "$ART/"
+for k in "${KVERS[@]}"; do
+	[ -n "${KOS[$k]}" ] || continue
+	mkdir -p "$ART/$k"
+	cp "${KOS[$k]}" "$ART/$k/"
+done
+KO=${KOS[$KVER]}
+[ -z "$KO" ] || cp "$KO" "$ART/"
 cp "$so" "$ART/"
 cp "$DKMS_DEB" "$EXT_DEB" "$ART/"
 cat >"$ART/artifacts.env" <<-EOF
 	# written by tests/packaging/test-debs.sh; do not edit
+	# KO is built by DKMS (from the cleardf-dkms .deb) for ABI, the kernel
+	# the guest boots (GUEST_ABI, from $guest_from; empty if unknown).
+	# ABIS: every kernel it was built for, each in $ART/<release>/.
 	VERSION=$VERSION
 	ABI=$KVER
-	KO=$ART/$(basename "$KO")
+	GUEST_ABI=$guest_abi
+	ABIS="${KVERS[*]}"
+	KO=$ART/$(basename "${KO:-xt_CLEARDF.ko}")
 	SO=$ART/libxt_CLEARDF.so
 	KO_FROM=$KO
 	SO_FROM=$so
@@ -342,9 +388,11 @@ if [ $upgrade = 1 ]; then
 		cat "$OUT/upgrade.log" >&2
 		notok "apt-get install of the $V2 packages over $VERSION"
 	fi
-	st=$(dkms status -m cleardf -v "$V2" -k "$KVER")
-	grep -q ': installed' <<<"$st" || /etc/kernel/header_postinst.d/dkms "$KVER" >/dev/null 2>&1 || true
-	check_module "$V2"
+	for k in "${KVERS[@]}"; do
+		st=$(dkms status -m cleardf -v "$V2" -k "$k")
+		grep -q ': installed' <<<"$st" || /etc/kernel/header_postinst.d/dkms "$k" >/dev/null 2>&1 || true
+		check_module "$V2" "$k"
+	done
 	expect_none "$VERSION is gone from DKMS" "$(dkms status -m cleardf -v "$VERSION")"
 	check "/usr/src/cleardf-$VERSION is gone" [ ! -e "/usr/src/cleardf-$VERSION" ]
 fi
@@ -374,10 +422,11 @@ expect_none "nothing under /lib/modules/*/updates" \
 	"$(find /lib/modules/*/updates -name 'xt_CLEARDF*' 2>/dev/null || true)"
 expect_none "nothing in $XTLIBDIR" "$(find "$XTLIBDIR" -name 'libxt_CLEARDF*')"
 expect_none "no man page" "$(find /usr/share/man -name 'iptables-cleardf*')"
-if [ -f "/lib/modules/$KVER/modules.dep" ]; then
-	expect_none "depmod's index no longer lists xt_CLEARDF" \
-		"$(grep xt_CLEARDF "/lib/modules/$KVER/modules.dep" || true)"
-fi
+for k in "${KVERS[@]}"; do
+	[ -f "/lib/modules/$k/modules.dep" ] || continue
+	expect_none "depmod's index for $k no longer lists xt_CLEARDF" \
+		"$(grep xt_CLEARDF "/lib/modules/$k/modules.dep" || true)"
+done
 
 # Everything else that changed in those places since the start. DKMS itself
 # may leave its MOK signing key (created on this machine's first DKMS build,
