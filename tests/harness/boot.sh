@@ -21,7 +21,9 @@
 # CLEARDF_TIMEOUT (default 2400) for the whole guest, CLEARDF_TEST_TIMEOUT
 # (per test run, in the guest), CLEARDF_VERBOSE=1 (every test's output),
 # CLEARDF_ALLOW_SKIP=1 (skips do not fail the run), CLEARDF_MEM (MiB, 2048),
-# CLEARDF_SMP (2).
+# CLEARDF_SMP (2). CLEARDF_KO / CLEARDF_SO: boot with this xt_CLEARDF.ko /
+# libxt_CLEARDF.so instead of build/<row>/'s (the packaging test's
+# DKMS-built ones: build/debs-artifacts/); the .ko must be for the row's ABI.
 set -euo pipefail
 HARNESS_NAME=boot
 # shellcheck source=tests/harness/common.sh
@@ -162,24 +164,31 @@ if [ -d "$BUILD_DIR/tools" ]; then
 fi
 
 have_module=no have_ext=no
-if [ -f "$BUILD_DIR/xt_CLEARDF.ko" ]; then
+KO_SRC=${CLEARDF_KO:-$BUILD_DIR/xt_CLEARDF.ko}
+SO_SRC=${CLEARDF_SO:-$BUILD_DIR/libxt_CLEARDF.so}
+[ -z "${CLEARDF_KO:-}" ] || [ -f "$KO_SRC" ] || die "CLEARDF_KO: no such file: $KO_SRC"
+[ -z "${CLEARDF_SO:-}" ] || [ -f "$SO_SRC" ] || die "CLEARDF_SO: no such file: $SO_SRC"
+if [ -n "${CLEARDF_KO:-}" ] && [ "$(modinfo -F vermagic "$KO_SRC" | awk '{print $1}')" != "$ABI" ]; then
+	die "CLEARDF_KO=$KO_SRC is for $(modinfo -F vermagic "$KO_SRC" | awk '{print $1}'), the $ROW guest runs $ABI"
+fi
+if [ -f "$KO_SRC" ]; then
 	# depmod on a hard-linked copy of the staged modules plus ours; the
 	# payload carries the new index files and the module.
 	mods=$PAYLOAD/.mods
 	mkdir -p "$mods$GUEST_MODDIR"
 	cp -al "$MODSTAGE$GUEST_MODDIR/kernel" "$mods$GUEST_MODDIR/"
 	cp "$MODSTAGE$GUEST_MODDIR"/modules.{order,builtin,builtin.modinfo} "$mods$GUEST_MODDIR/" 2>/dev/null || true
-	install -D -m 0644 "$BUILD_DIR/xt_CLEARDF.ko" "$mods$GUEST_MODDIR/updates/xt_CLEARDF.ko"
+	install -D -m 0644 "$KO_SRC" "$mods$GUEST_MODDIR/updates/xt_CLEARDF.ko"
 	[ "${GUEST_MODDIR#/usr}" = "$GUEST_MODDIR" ] || ln -s usr/lib "$mods/lib"
 	depmod -b "$mods" "$ABI"
 	mkdir -p "$PAYLOAD$GUEST_MODDIR"
 	cp -a "$mods$GUEST_MODDIR/updates" "$mods$GUEST_MODDIR"/modules.* "$PAYLOAD$GUEST_MODDIR/"
 	rm -rf "$mods"
-	have_module=yes
+	have_module=yes${CLEARDF_KO:+ ($KO_SRC)}
 fi
-if [ -f "$BUILD_DIR/libxt_CLEARDF.so" ]; then
-	install -D -m 0644 "$BUILD_DIR/libxt_CLEARDF.so" "$PAYLOAD$XTLIBDIR/libxt_CLEARDF.so"
-	have_ext=yes
+if [ -f "$SO_SRC" ]; then
+	install -D -m 0644 "$SO_SRC" "$PAYLOAD$XTLIBDIR/libxt_CLEARDF.so"
+	have_ext=yes${CLEARDF_SO:+ ($SO_SRC)}
 fi
 
 {
