@@ -18,7 +18,8 @@
  *       src=.. dst=.. proto=.. id=.. frags=N complete=yes|no len=L hash=H
  *     where len is the reassembled total length and hash an FNV-1a 64 of
  *     its payload (what follows the IP header). With -d, the inside of each
- *     complete datagram is printed as well.
+ *     complete datagram follows its line, as `dgram=N layer=1 ...` lines
+ *     (N counts the datagrams from 1).
  *
  * Link types: Ethernet (with VLAN tags), Linux cooked SLL and SLL2, raw IP.
  * Classic pcap only (tcpdump -w), either byte order, us or ns timestamps.
@@ -43,6 +44,8 @@
 static int opt_decap;
 static int opt_reasm;
 static unsigned long pktno;
+/* "pkt" for captured packets, "dgram" for the inside of reassembled ones */
+static const char *pkttag = "pkt";
 
 static uint16_t get16(const uint8_t *p)
 {
@@ -296,8 +299,8 @@ static void parse_ip(const uint8_t *p, unsigned int caplen, int depth)
 
 	ipstr(p + 12, s, sizeof(s));
 	ipstr(p + 16, d, sizeof(d));
-	printf("pkt=%lu layer=%d src=%s dst=%s proto=%u id=%u df=%d mf=%d off=%u ihl=%u len=%u ttl=%u csum=%s",
-	       pktno, depth, s, d, p[9], get16(p + 4), df, mf, off, ihl, totlen, p[8],
+	printf("%s=%lu layer=%d src=%s dst=%s proto=%u id=%u df=%d mf=%d off=%u ihl=%u len=%u ttl=%u csum=%s",
+	       pkttag, pktno, depth, s, d, p[9], get16(p + 4), df, mf, off, ihl, totlen, p[8],
 	       (ihl >= 5 && ihl * 4 <= caplen && ip_csum_ok(p, ihl * 4)) ? "ok" : "bad");
 	if (ihl > 5 && ihl * 4 <= caplen) {
 		printf(" opt=");
@@ -378,8 +381,11 @@ static void reasm_report(void)
 			printf(" len=%u hash=%016llx", g->hlen + plen,
 			       (unsigned long long)fnv1a(pl, plen));
 		printf("\n");
-		if (pl && opt_decap)
+		if (pl && opt_decap) {
+			pkttag = "dgram";
+			pktno = i + 1;
 			parse_inner(g->proto, pl, plen, 0);
+		}
 		free(pl);
 	}
 }
