@@ -297,7 +297,7 @@ ABI=$ABI
 PASSED=$passed
 FAILED=$failed
 SKIPPED=$skipped
-SECONDS=$dt
+BOOT_SECONDS=$dt
 OK=$([ ${#problems[@]} = 0 ] && echo yes || echo no)
 EOF
 
