@@ -271,14 +271,16 @@ assert_ne() {
 }
 
 # assert_match REGEX SEEN WHAT (extended regex)
+# (grep reads a here-string, not a pipe: with pipefail, `printf | grep -q`
+# fails with SIGPIPE when grep stops early on a long input.)
 assert_match() {
-	printf '%s\n' "$2" | grep -Eq -- "$1" && return 0
+	grep -Eq -- "$1" <<<"$2" && return 0
 	fail "$3: expected a match for /$1/, saw: $2"
 }
 
 # assert_no_match REGEX SEEN WHAT
 assert_no_match() {
-	printf '%s\n' "$2" | grep -Eq -- "$1" || return 0
+	grep -Eq -- "$1" <<<"$2" || return 0
 	fail "$3: expected no match for /$1/, saw: $(printf '%s\n' "$2" | grep -E -- "$1" | head -n 5)"
 }
 
