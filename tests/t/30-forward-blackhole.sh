@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
+# frontends: legacy nft
 #
 # 30-forward-blackhole: forwarded DF traffic behind a PMTUD black hole.
 #
@@ -23,8 +24,6 @@
 #    ip_forward()). The FORWARD rule never even sees the packet: its counter
 #    stays at 0;
 #  - the kernel refuses the rule in INPUT and its log line says what to do.
-#
-# frontends: legacy nft
 
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -62,7 +61,7 @@ indent() { sed 's/^/#   /'; }
 
 # counter NS TABLE CHAIN: packets counted by the first CLEARDF or DROP rule.
 counter() {
-	ipt "$1" -t "$2" -L "$3" -n -v -x | awk '$3 == "CLEARDF" || $3 == "DROP" { print $1; exit }'
+	ipt "$1" -t "$2" -L "$3" -n -v -x | awk '!n && ($3 == "CLEARDF" || $3 == "DROP") { print $1; n = 1 }'
 }
 
 # traffic NAME: big DF pings and UDP datagrams from A to B, captured on
@@ -113,7 +112,7 @@ assert_eq 0 "$UDP_CORRUPT" "corrupt datagrams at B"
 
 lines=$(pcap_ip "$TMPD/pre-r.pcap")
 info "on R's egress (first lines):"
-printf '%s\n' "$lines" | head -n 6 | indent
+head -n 6 <<<"$lines" | indent
 nlines=$(printf '%s\n' "$lines" | grep -c . || true)
 # every datagram of A's: two fragments (1256 + the rest of the payload)
 assert_eq $((2 * (NPING + NUDP))) "$nlines" "fragments of A's datagrams on R's egress"
@@ -132,7 +131,7 @@ assert_eq "" "$(grep -v ' frags=1 complete=yes ' <<<"$sent" || true)" "datagrams
 assert_eq $((NPING + NUDP)) "$(grep -c . <<<"$sent")" "datagrams A sent"
 reasm=$(pcap_ip "$TMPD/pre-r.pcap" -r)
 info "reassembled from R's egress:"
-printf '%s\n' "$reasm" | head -n 4 | indent
+head -n 4 <<<"$reasm" | indent
 assert_no_match 'complete=no' "$reasm" "datagrams reassembled from R's egress"
 key() { sed -n 's/.* proto=\([0-9]*\) .* len=\([0-9]*\) hash=\([0-9a-f]*\).*/\1 \2 \3/p' | sort; }
 assert_eq "$(key <<<"$sent")" "$(key <<<"$reasm")" "payloads reassembled after R = payloads A sent"

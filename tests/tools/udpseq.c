@@ -11,7 +11,8 @@
  *       of the rest) and bytes that follow from (stream, seq). -D sets DF
  *       on every datagram (IP_PMTUDISC_DO), -N never (IP_PMTUDISC_DONT);
  *       default: the system's (DF on, IP_PMTUDISC_WANT). -w pauses USEC
- *       microseconds between datagrams. Prints, per size,
+ *       microseconds between datagrams. SIGTERM or SIGINT ends the run
+ *       early. Prints, per size,
  *         sent stream=S size=Z count=N
  *       and then
  *         sent stream=S total=N errors=E
@@ -155,6 +156,8 @@ static int do_send(int argc, char **argv)
 	uint8_t *buf;
 	char *tok, *save = NULL;
 
+	struct sigaction sa;
+
 	sizes[0] = 1000;
 	while ((c = getopt(argc, argv, "S:c:s:w:DNh")) != -1) {
 		switch (c) {
@@ -212,6 +215,11 @@ static int do_send(int argc, char **argv)
 		perror("udpseq");
 		return 1;
 	}
+	/* SIGTERM ends the run early; the counts are printed all the same */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
 	for (n = 0; n < count && !stop; n++) {
 		int k = (int)(n % nsizes);
 		uint32_t size = (uint32_t)sizes[k];
