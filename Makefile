@@ -17,8 +17,11 @@ VERSION_STR	:= $(shell cat VERSION)
 # Headers of the running kernel, else the newest Debian headers installed
 # (a build host often runs another kernel than the router it builds for).
 KDIR		?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
-			$(lastword $(sort $(wildcard /usr/src/linux-headers-*-amd64))))
-KRELEASE	:= $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
+			$(patsubst %/Module.symvers,%,$(lastword $(sort \
+			$(wildcard /usr/src/linux-headers-*/Module.symvers)))))
+# The release modules install under (Debian's kernel.release is upstream's).
+KRELEASE	:= $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' \
+			$(KDIR)/include/generated/utsrelease.h 2>/dev/null)
 PKG_CONFIG	?= pkg-config
 XTLIBDIR	?= $(shell $(PKG_CONFIG) --variable=xtlibdir xtables 2>/dev/null)
 MANDIR		?= /usr/share/man
@@ -28,11 +31,12 @@ W		?= 1
 CC		?= cc
 CFLAGS		?= -O2 -g -Wall -Wextra
 XT_CFLAGS	:= $(shell $(PKG_CONFIG) --cflags xtables 2>/dev/null)
+XT_LIBS		:= $(shell $(PKG_CONFIG) --libs xtables 2>/dev/null)
 
 EXT		:= userspace-ext/libxt_CLEARDF.so
 
 .PHONY: all module extension install install-module install-extension \
-	uninstall clean deps check check-matrix demo bench checkpatch
+	uninstall clean distclean deps check check-matrix demo bench checkpatch
 
 all: module extension
 
@@ -50,7 +54,7 @@ $(EXT): userspace-ext/libxt_CLEARDF.c include/linux/netfilter/xt_CLEARDF.h
 		echo "libxtables not found by pkg-config: install libxtables-dev" \
 		     "(make deps)"; exit 1; }
 	$(CC) $(CPPFLAGS) -Iinclude $(XT_CFLAGS) $(CFLAGS) -fPIC -shared \
-		-o $@ $< $(LDFLAGS)
+		-o $@ $< $(LDFLAGS) $(XT_LIBS)
 
 install: install-module install-extension
 
@@ -69,12 +73,15 @@ install-extension: extension
 uninstall:
 	rm -f $(DESTDIR)$(XTLIBDIR)/libxt_CLEARDF.so \
 	      $(DESTDIR)$(MANDIR)/man8/iptables-cleardf.8
-	rm -f $(DESTDIR)/lib/modules/*/updates/kernel/xt_CLEARDF.ko \
-	      $(DESTDIR)/lib/modules/*/updates/xt_CLEARDF.ko
+	rm -f $(DESTDIR)/lib/modules/*/updates/kernel/xt_CLEARDF.ko*
+	if [ -z "$(DESTDIR)" ] && [ -n "$(KRELEASE)" ]; then depmod -a $(KRELEASE); fi
 
 clean:
 	-test -z "$(KDIR)" || $(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	rm -f $(EXT)
+
+# build/ holds the test harness's products for every matrix row.
+distclean: clean
 	rm -rf build
 
 deps:
