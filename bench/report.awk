@@ -34,6 +34,25 @@ function median(a, n,    i, j, t) {
 	return (a[n / 2] + a[n / 2 + 1]) / 2
 }
 
+# p-th quantile (0..1) of a[1..n], which median() has sorted
+function quant(a, n, p,    h, lo) {
+	if (n == 0)
+		return ""
+	h = (n - 1) * p + 1
+	lo = int(h)
+	if (lo >= n)
+		return a[n]
+	return a[lo] + (h - lo) * (a[lo + 1] - a[lo])
+}
+
+function mdname(m) {
+	if (m == 64)
+		return "Linux default (ipfrag_max_dist 64)"
+	if (m == 0)
+		return "ipfrag_max_dist 0"
+	return "ipfrag_max_dist " m
+}
+
 function group(x,    s, neg, out) {
 	# 1234567 -> 1,234,567; anything not a number as it is
 	if (x !~ /^-?[0-9]+(\.[0-9]*)?$/)
@@ -58,6 +77,7 @@ BEGIN {
 	label["cleardf-nft"] = "5. `-j CLEARDF` via iptables-nft"
 	label["nft"] = "6. nftables frag-off + numgen random ID"
 	label["nfqueue"] = "7. NFQUEUE + userspace program"
+	label["nft-id16"] = "6b. nftables, ID spelled `numgen random mod 65536 << 16`"
 	label["none-conseq"] = "no rule, sender without DF (the kernel's own IDs)"
 	nseries = split("small frag", series, " ")
 	stitle["small"] = "64-byte DF datagrams, MTU 1500 (rule in the sender's mangle OUTPUT)"
@@ -84,7 +104,9 @@ $1 == "ids" {
 
 $1 == "conseq" {
 	v = kv($0, "variant")
-	cql[v] = $0
+	md = kv($0, "maxdist")
+	cql[md, v] = $0
+	if (!(md in mdseen)) { mdseen[md] = 1; mdlist[++nmd] = md }
 	have_conseq = 1
 }
 
@@ -104,7 +126,7 @@ END {
 		if (!cnt[s, "none"])
 			continue
 		printf "\n#### Packet rate: %s\n\n", stitle[s]
-		printf "| variant | packets/s, median (min-max) | added per packet over no rule | vs CLEARDF |\n"
+		printf "| variant | packets/s, median (min-max) | added per packet over no rule, median (middle half) | vs CLEARDF |\n"
 		printf "| --- | --- | --- | --- |\n"
 		# added cost per variant: median over rounds of paired differences
 		for (vi = 1; vi <= nv; vi++) {
@@ -128,6 +150,8 @@ END {
 				med[v] = median(a, n)
 			}
 			add[v] = m ? median(d, m) : ""
+			q1[v] = quant(d, m, 0.25)
+			q3[v] = quant(d, m, 0.75)
 		}
 		for (vi = 1; vi <= nv; vi++) {
 			v = order[vi]
@@ -138,7 +162,7 @@ END {
 			if (v == "none")
 				ad = "(reference)"
 			else
-				ad = sprintf("%.2f µs", add[v])
+				ad = sprintf("%.2f µs (%.2f to %.2f)", add[v], q1[v], q3[v])
 			if (v == "none" || add["cleardf"] == "" || add["cleardf"] + 0 <= 0)
 				rt = (v == "cleardf") ? "1" : ""
 			else
@@ -150,13 +174,27 @@ END {
 		printf "\n%d rounds; " , maxround
 		if (s == "frag")
 			printf "\"no rule\" and the DSCP rule send without DF (with DF the router would drop every packet); the others send with DF and their rule clears it. "
-		printf "Added cost: per round 1/rate - 1/rate(no rule), median over the rounds.\n"
-		# goals on this series
+		printf "Packets/s: per round, the median rate of the measurement's 100 ms pieces; then the median over the rounds. Added cost: per round 1/rate - 1/rate(no rule) of that round, median over the rounds and, in parentheses, the middle half of the rounds (25th to 75th percentile).\n"
+		# goals on this series, with how many rounds agree
 		ac = add["cleardf"]; an = add["nft"]; aq = add["nfqueue"]
 		if (ac != "" && an != "" && aq != "") {
-			gs[s] = sprintf("CLEARDF adds %.2f µs, the nftables rule %.2f µs: %s; the NFQUEUE program adds %.2f µs, %.1f x CLEARDF: %s",
-				ac, an, (ac <= an ? "no more than nftables (holds)" : "more than nftables (does not hold)"),
-				aq, (ac > 0 ? aq / ac : 0), (ac < aq / 10 ? "CLEARDF < 1/10 of it (holds)" : "CLEARDF not < 1/10 of it (does not hold)"))
+			wn = 0; wq = 0; nn = 0
+			for (r = 1; r <= maxround; r++) {
+				if (!((s, "cleardf", r) in pps) || !((s, "nft", r) in pps) || !((s, "nfqueue", r) in pps) || !((s, "none", r) in pps))
+					continue
+				if (pps[s, "cleardf", r] <= 0 || pps[s, "none", r] <= 0)
+					continue
+				nn++
+				if (pps[s, "cleardf", r] >= pps[s, "nft", r])
+					wn++
+				xc = 1e6 / pps[s, "cleardf", r] - 1e6 / pps[s, "none", r]
+				xq = (pps[s, "nfqueue", r] > 0) ? 1e6 / pps[s, "nfqueue", r] - 1e6 / pps[s, "none", r] : 1e9
+				if (xc < xq / 10)
+					wq++
+			}
+			gs[s] = sprintf("CLEARDF adds %.2f µs, the nftables rule %.2f µs: %s (CLEARDF at least as fast in %d of %d rounds); the NFQUEUE program adds %.2f µs, %s x CLEARDF: %s (in %d of %d rounds)",
+				ac, an, (ac <= an ? "no more than nftables, holds" : "more than nftables, does not hold"), wn, nn,
+				aq, (ac > 0 ? sprintf("%.1f", aq / ac) : "n/a"), (ac < aq / 10 ? "CLEARDF < 1/10 of it, holds" : "CLEARDF not < 1/10 of it, does not hold"), wq, nn)
 		}
 	}
 
@@ -178,7 +216,7 @@ END {
 			printf "| %s | %s (%s-%s) | %s | %s |\n", (c == "null" ? "empty target (the indirect call)" : c), x, kv(kml[c], "min"), kv(kml[c], "max"), r0, r46
 			kns[c] = x
 		}
-		printf "\nEach case: %s rounds of %s calls, in rotating order; per call = (loop with the call - the same loop without it) / calls, so the indirect call is included. The loop puts back TOS, DF, ID and checksum before every call (%s ns per iteration on its own).\n", kv(kml["CLEARDF"], "rounds"), kv(kml["CLEARDF"], "iters"), kv(kml["reset"], "loop_ns")
+		printf "\nEach case: %s rounds of %s calls on one prepared 92-byte UDP packet with DF, in rotating order, timed in batches of %s calls. Per call: the median batch's time per call minus that of the same loop without the call, so the indirect call is included; median over the rounds (lowest-highest). The loop puts back TOS, DF, ID and checksum before every call (%s ns per iteration on its own). These are nanoseconds of the emulated CPU.\n", kv(kml["CLEARDF"], "rounds"), group(kv(kml["CLEARDF"], "iters")), group(kv(kml["CLEARDF"], "batch")), kv(kml["reset"], "loop_ns")
 		if (d0 + 0 > 0 && d46 + 0 > 0 && ("CLEARDF" in kns) && ("CLEARDF --keep-id" in kns)) {
 			c1 = kns["CLEARDF"]; c2 = kns["CLEARDF --keep-id"]
 			gk = sprintf("CLEARDF %.2f x DSCP (no-op) / %.2f x DSCP (rewrite), goal <= 3: %s / %s; --keep-id %.2f x / %.2f x, goal <= 1.5: %s / %s",
@@ -189,37 +227,51 @@ END {
 
 	if (have_ids) {
 		printf "\n#### ID quality: DF datagrams to one destination, IDs as received\n\n"
-		printf "| variant | datagrams | repeated within 65,536 | worst window of 65,536 | shortest distance between equal IDs | DF left |\n"
-		printf "| --- | --- | --- | --- | --- | --- |\n"
-		nid = split("cleardf nft nfqueue", idv, " ")
+		printf "| variant | datagrams | distinct IDs | repeated within 65,536 | worst window of 65,536 | shortest distance between equal IDs | DF left |\n"
+		printf "| --- | --- | --- | --- | --- | --- | --- |\n"
+		nid = split("cleardf nft nft-id16 nfqueue", idv, " ")
 		for (k = 1; k <= nid; k++) {
 			v = idv[k]
 			if (!(v in idl)) {
-				printf "| %s | did not run | | | | |\n", label[v]
+				printf "| %s | did not run | | | | | |\n", label[v]
 				continue
 			}
 			l = idl[v]
-			printf "| %s | %s | %s | %s | %s | %s |\n", label[v], group(kv(l, "got")), group(kv(l, "repeats")), group(kv(l, "worst_window")), group(kv(l, "min_dist")), kv(l, "df")
+			dis = group(kv(l, "distinct"))
+			if (kv(l, "distinct") == 1)
+				dis = "1 (all " kv(l, "top_id") ")"
+			printf "| %s | %s | %s | %s | %s | %s | %s |\n", label[v], group(kv(l, "got")), dis, group(kv(l, "repeats")), group(kv(l, "worst_window")), group(kv(l, "min_dist")), kv(l, "df")
 		}
 		printf "\n\"Repeated within 65,536\": datagrams whose ID one of the 65,535 datagrams before them already had. \"Worst window\": the most such repeats inside one window of 65,536 consecutive datagrams (its size minus its distinct IDs). A counter-based ID repeats after 65,536 datagrams; uniformly random IDs repeat within a window for about 37%% of its datagrams.\n"
 	}
 
 	if (have_conseq) {
 		printf "\n#### Consequence: fragmented UDP across netem loss and reordering\n\n"
-		printf "| variant | sent | intact | corrupted | lost | reassembly failures |\n"
-		printf "| --- | --- | --- | --- | --- | --- |\n"
-		ncq = split("none cleardf keepid nft nfqueue", cqv, " ")
+		printf "| variant | sent"
+		for (j = 1; j <= nmd; j++)
+			printf " | corrupted, %s | lost, %s", mdname(mdlist[j]), mdname(mdlist[j])
+		printf " |\n| --- | ---"
+		for (j = 1; j <= nmd; j++)
+			printf " | --- | ---"
+		printf " |\n"
+		ncq = split("none cleardf keepid nft nft-id16 nfqueue", cqv, " ")
 		for (k = 1; k <= ncq; k++) {
 			v = cqv[k]
 			lb = (v == "none") ? label["none-conseq"] : label[v]
-			if (!(v in cql)) {
-				printf "| %s | did not run | | | | |\n", lb
-				continue
+			sent = ""
+			row = ""
+			for (j = 1; j <= nmd; j++) {
+				if ((mdlist[j], v) in cql) {
+					l = cql[mdlist[j], v]
+					sent = kv(l, "sent")
+					row = row sprintf(" | %s | %s", group(kv(l, "corrupted")), group(kv(l, "lost")))
+				} else {
+					row = row " | did not run | "
+				}
 			}
-			l = cql[v]
-			printf "| %s | %s | %s | %s | %s | %s |\n", lb, group(kv(l, "sent")), group(kv(l, "intact")), group(kv(l, "corrupted")), group(kv(l, "lost")), group(kv(l, "reasm_fails"))
+			printf "| %s | %s%s |\n", lb, group(sent), row
 		}
-		printf "\nCorrupted: delivered, but its payload hash does not match (parts of two datagrams reassembled into one); lost: never delivered intact.\n"
+		printf "\nCorrupted: delivered, but its payload hash does not match: the fragments of two datagrams were reassembled into one (the UDP checksum is off, as in GRE or VXLAN outer headers, so nothing else catches it). Lost: never delivered intact. The sender is unconnected, so the kernel gives its DF packets ID 0, as for a tunnel's outer header.\n"
 	}
 
 	printf "\n#### Goals\n\n"

@@ -20,10 +20,8 @@
  * the rate of the slowest stage, and no packet is lost on the way.
  *
  * Receiver modes (-m):
- *   count   packets per second: after the first datagram, -W seconds of
- *           warm-up, then -d seconds of counting; then it asks the sender
- *           to stop. It gives up (pps=0) after -i seconds without a
- *           datagram.
+ *   count   counts datagrams into the control file, until the controller
+ *           says quit (or -t); the controller measures the rate.
  *   ids     reads the IP header of every datagram (a raw socket next to
  *           the UDP one) and records each datagram's IP ID by sequence
  *           number; at the end it prints how often IDs repeat (see
@@ -31,6 +29,21 @@
  *           sends.
  *   verify  counts the datagrams 0..-n-1 delivered intact, delivered
  *           corrupted (hash mismatch, wrong length) and lost.
+ *
+ *   udpblast ctl [-r ROUNDS] [-d SECS] [-W WARM] [-p PIECE] NAME=CTLFILE...
+ * is the controller of packet-rate runs: senders started with -g (gated)
+ * and receivers in count mode stay up, idle, for the whole run; in each
+ * round the controller lets one pair after the other send for WARM + SECS
+ * seconds (each round starting at the next pair, so that no pair is always
+ * first) and prints the rate its receiver saw during the last SECS:
+ *   slice name=NAME round=R pps=X mean=Y ...
+ * where X is the median of the rates of the SECS's 100 ms pieces (-p), so
+ * that a piece in which the machine did something else (on a busy host,
+ * the guest's CPU is taken away now and then) does not count, and Y is
+ * simply datagrams / SECS.
+ * Back to back, with nothing started in between, so that the pairs of a
+ * round are measured under the same conditions. At the end it tells
+ * everyone to quit.
  * Each side ends by printing one line of key=value pairs starting with
  * "result".
  */
@@ -67,8 +80,13 @@ struct ctl {
 	uint32_t stop;		/* the receiver has what it needs */
 	uint64_t sent;		/* datagrams sent so far */
 	uint32_t done;		/* the sender has finished */
+	uint32_t gate;		/* futex word, gated sender: RUN, PAUSE or QUIT */
+	uint32_t gated;		/* a gated sender waits for the gate */
 	uint32_t pad;
+	uint64_t lost;		/* datagrams the sender gave up waiting for */
 };
+
+enum { PAUSE = 0, RUN = 1, QUIT = 2 };
 
 static const char *prog = "udpblast";
 
@@ -82,9 +100,10 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: udpblast send [-s SIZE] [-D df|nodf] [-u] [-k] [-Z] [-n COUNT] [-t SECS]\n"
-		"                     [-b BATCH] [-w WINDOW] [-r RATE] [-c CTLFILE] ADDR PORT\n"
-		"       udpblast recv [-m count|ids|verify] [-c CTLFILE] [-W WARM] [-d SECS]\n"
-		"                     [-n COUNT] [-i IDLE] [-t SECS] ADDR PORT\n");
+		"                     [-b BATCH] [-w WINDOW] [-r RATE] [-g] [-c CTLFILE] ADDR PORT\n"
+		"       udpblast recv [-m count|ids|verify] [-c CTLFILE] [-n COUNT] [-i IDLE]\n"
+		"                     [-t SECS] ADDR PORT\n"
+		"       udpblast ctl [-r ROUNDS] [-d SECS] [-W WARM] [-p PIECE] NAME=CTLFILE...\n");
 }
 
 static double now(void)
@@ -240,7 +259,7 @@ static int cmd_send(int argc, char **argv)
 {
 	long size = 64, count = 0, batch = 32, window = 0;
 	double rate = 0, tmax = 60;
-	int df = 1, connected = 1, checked = 0, nocheck = 0, c, fd, val;
+	int df = 1, connected = 1, checked = 0, nocheck = 0, gated = 0, c, fd, val;
 	const char *ctlpath = NULL;
 	struct sockaddr_in dst;
 	struct mmsghdr *msgs;
@@ -252,7 +271,7 @@ static int cmd_send(int argc, char **argv)
 	uint32_t last_rcvd = 0;
 	long i;
 
-	while ((c = getopt(argc, argv, "s:D:ukZn:t:b:w:r:c:h")) != -1) {
+	while ((c = getopt(argc, argv, "s:D:ukZn:t:b:w:r:gc:h")) != -1) {
 		switch (c) {
 		case 's': size = num(optarg, HDR_BYTES, MAX_PAYLOAD, "size"); break;
 		case 'D':
@@ -273,6 +292,7 @@ static int cmd_send(int argc, char **argv)
 		case 'b': batch = num(optarg, 1, 1024, "batch"); break;
 		case 'w': window = num(optarg, 0, 1 << 30, "window"); break;
 		case 'r': rate = fnum(optarg, 0, 1e9, "rate"); break;
+		case 'g': gated = 1; break;
 		case 'c': ctlpath = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -285,8 +305,12 @@ static int cmd_send(int argc, char **argv)
 	parse_addr(argv[optind], argv[optind + 1], &dst);
 	if (window && window < batch)
 		batch = window;
-	if (window && !ctlpath) {
-		fprintf(stderr, "%s: -w needs -c\n", prog);
+	if ((window || gated) && !ctlpath) {
+		fprintf(stderr, "%s: -w and -g need -c\n", prog);
+		return 2;
+	}
+	if (gated && rate > 0) {
+		fprintf(stderr, "%s: -g and -r do not go together\n", prog);
 		return 2;
 	}
 	if (ctlpath) {
@@ -341,15 +365,29 @@ static int cmd_send(int argc, char **argv)
 	t0 = now();
 	tend = t0 + tmax;
 	last_progress = t0;
+	if (gated)
+		STORE(&ctl->gated, 1);
 	for (;;) {
 		long n = batch;
 		int r;
 
+		if (gated) {
+			uint32_t g;
+
+			/* -t does not count while the gate is shut */
+			if (LOAD(&ctl->gate) == PAUSE) {
+				while ((g = LOAD(&ctl->gate)) == PAUSE)
+					futex(&ctl->gate, FUTEX_WAIT, PAUSE, NULL);
+				last_progress = now();
+			}
+			if (LOAD(&ctl->gate) != RUN)
+				break;
+		} else if (now() > tend) {
+			break;
+		}
 		if (count && (long)sent >= count)
 			break;
 		if (ctl && LOAD(&ctl->stop))
-			break;
-		if (now() > tend)
 			break;
 		if (count && count - (long)sent < n)
 			n = count - (long)sent;
@@ -365,7 +403,8 @@ static int cmd_send(int argc, char **argv)
 				last_progress = now();
 			}
 			inflight = (uint32_t)sent - rc - (uint32_t)lost;
-			if ((long)inflight + n <= window || LOAD(&ctl->stop))
+			if ((long)inflight + n <= window || LOAD(&ctl->stop) ||
+			    (gated && LOAD(&ctl->gate) != RUN))
 				break;
 			STORE(&ctl->waiting, 1);
 			if (LOAD(&ctl->rcvd) != rc)
@@ -376,12 +415,15 @@ static int cmd_send(int argc, char **argv)
 				/* nothing for 200 ms: what is in flight is lost */
 				if (t - last_progress > 0.2) {
 					lost += inflight;
+					STORE(&ctl->lost, lost);
 					last_progress = t;
 				}
-				if (t > tend)
+				if (!gated && t > tend)
 					break;
 			}
 		}
+		if (gated && LOAD(&ctl->gate) != RUN)
+			continue;
 		if (rate > 0) {
 			double due = t0 + (double)sent / rate, t = now();
 
@@ -436,6 +478,7 @@ enum { M_COUNT, M_IDS, M_VERIFY };
  *   worst_window  the most such repeats inside one window of 65,536
  *                 consecutive datagrams (window size minus distinct IDs)
  *   min_dist      the shortest distance between two equal IDs
+ * and how many different IDs there were, and the most frequent one.
  */
 static void print_id_stats(const uint16_t *ids, const uint8_t *have, long n,
 			   unsigned long df, unsigned long other)
@@ -444,7 +487,8 @@ static void print_id_stats(const uint16_t *ids, const uint8_t *have, long n,
 	uint32_t *cnt = calloc(65536, sizeof(uint32_t));
 	uint16_t *seqd = malloc((size_t)(n ? n : 1) * sizeof(uint16_t));
 	long i, k = 0, repeats = 0, min_dist = LONG_MAX, distinct = 0, worst = 0;
-	long w;
+	long w, all_distinct = 0, top_id = 0;
+	uint32_t top_count = 0;
 
 	if (!last || !cnt || !seqd)
 		die("malloc");
@@ -468,6 +512,18 @@ static void print_id_stats(const uint16_t *ids, const uint8_t *have, long n,
 		last[id] = k;
 		k++;
 	}
+	/* over all: how many different IDs, the most frequent one */
+	for (i = 0; i < k; i++)
+		cnt[seqd[i]]++;
+	for (i = 0; i < 65536; i++) {
+		if (cnt[i])
+			all_distinct++;
+		if (cnt[i] > top_count) {
+			top_count = cnt[i];
+			top_id = i;
+		}
+		cnt[i] = 0;
+	}
 	/* sliding window of ID_WINDOW datagrams (or all, if fewer) */
 	w = k < ID_WINDOW ? k : ID_WINDOW;
 	for (i = 0; i < k; i++) {
@@ -481,8 +537,8 @@ static void print_id_stats(const uint16_t *ids, const uint8_t *have, long n,
 			worst = w - distinct;
 	}
 	printf("result role=recv mode=ids n=%ld got=%ld missing=%ld df=%lu other=%lu repeats=%ld "
-	       "worst_window=%ld window=%ld ",
-	       n, k, n - k, df, other, repeats, worst, w);
+	       "worst_window=%ld window=%ld distinct=%ld top_id=%ld top_count=%u ",
+	       n, k, n - k, df, other, repeats, worst, w, all_distinct, top_id, top_count);
 	if (min_dist == LONG_MAX)
 		printf("min_dist=none\n");
 	else
@@ -495,7 +551,7 @@ static void print_id_stats(const uint16_t *ids, const uint8_t *have, long n,
 static int cmd_recv(int argc, char **argv)
 {
 	int mode = M_COUNT, c, fd, ufd = -1, val;
-	double warm = 0.5, dur = 2, idle = 2, tmax = 120;
+	double idle = 2, tmax = 0;
 	long n = 0;
 	const char *ctlpath = NULL;
 	struct sockaddr_in me;
@@ -505,14 +561,14 @@ static int cmd_recv(int argc, char **argv)
 	uint8_t *bufs;
 	size_t bufsz = 65536;
 	struct timeval tv = { 0, 100 * 1000 };
-	double t0, tfirst = 0, tlast = 0, tm0 = 0, tm1 = 0;
-	uint64_t rcvd = 0, m0 = 0, m1 = 0;
+	double t0, tlast = 0;
+	uint64_t rcvd = 0;
 	unsigned long df = 0, other = 0, corrupted = 0, dup = 0, intact = 0;
 	uint16_t *ids = NULL;
 	uint8_t *have = NULL;
-	int i, measuring = 0, finished = 0, idle_out = 0;
+	int i, finished = 0;
 
-	while ((c = getopt(argc, argv, "m:c:W:d:n:i:t:h")) != -1) {
+	while ((c = getopt(argc, argv, "m:c:n:i:t:h")) != -1) {
 		switch (c) {
 		case 'm':
 			if (!strcmp(optarg, "count"))
@@ -527,8 +583,6 @@ static int cmd_recv(int argc, char **argv)
 			}
 			break;
 		case 'c': ctlpath = optarg; break;
-		case 'W': warm = fnum(optarg, 0, 1e6, "warm-up"); break;
-		case 'd': dur = fnum(optarg, 0.01, 1e6, "duration"); break;
 		case 'n': n = num(optarg, 1, 1L << 30, "count"); break;
 		case 'i': idle = fnum(optarg, 0.01, 1e6, "idle time"); break;
 		case 't': tmax = fnum(optarg, 0.01, 1e6, "time"); break;
@@ -540,6 +594,8 @@ static int cmd_recv(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (mode != M_COUNT && !tmax)
+		tmax = 120;
 	if (mode != M_COUNT && !n) {
 		fprintf(stderr, "%s: -m ids and -m verify need -n\n", prog);
 		return 2;
@@ -580,6 +636,8 @@ static int cmd_recv(int argc, char **argv)
 	}
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &val, sizeof(val)) < 0)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &val, sizeof(val));
+	if (mode == M_COUNT)
+		tv.tv_sec = 1, tv.tv_usec = 0;	/* only to notice QUIT */
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
 		die("SO_RCVTIMEO");
 
@@ -659,27 +717,12 @@ static int cmd_recv(int argc, char **argv)
 				STORE(&ctl->waiting, 0);
 				futex(&ctl->rcvd, FUTEX_WAKE, INT_MAX, NULL);
 			}
-			if (!tfirst)
-				tfirst = t;
 			tlast = t;
 		}
 
 		if (mode == M_COUNT) {
-			/* nothing gets through: the variant does not work */
-			if (t - (tlast > 0 ? tlast : t0) >= idle) {
-				idle_out = 1;
-				break;
-			}
-			if (tfirst && !measuring && t - tfirst >= warm) {
-				measuring = 1;
-				tm0 = t;
-				m0 = rcvd;
-			}
-			if (measuring && t - tm0 >= dur) {
-				tm1 = t;
-				m1 = rcvd;
+			if (LOAD(&ctl->gate) == QUIT)
 				finished = 1;
-			}
 		} else {
 			if ((long)intact >= n)
 				finished = 1;
@@ -687,25 +730,130 @@ static int cmd_recv(int argc, char **argv)
 			if (LOAD(&ctl->done) && t - (tlast > 0 ? tlast : t0) >= idle)
 				finished = 1;
 		}
-		if (t - t0 > tmax)
+		if (tmax > 0 && t - t0 > tmax)
 			break;
 	}
 	STORE(&ctl->stop, 1);
 
 	if (mode == M_COUNT) {
-		if (!finished) {
-			printf("result role=recv mode=count pps=0 rcvd=%" PRIu64 " secs=0 error=%s\n",
-			       rcvd, idle_out ? "idle" : "timeout");
-			return 1;
-		}
-		printf("result role=recv mode=count pps=%.1f rcvd=%" PRIu64 " secs=%.3f\n",
-		       (double)(m1 - m0) / (tm1 - tm0), m1 - m0, tm1 - tm0);
+		printf("result role=recv mode=count rcvd=%" PRIu64 "%s\n", rcvd,
+		       finished ? "" : " error=timeout");
 	} else if (mode == M_IDS) {
 		print_id_stats(ids, have, n, df, other);
 	} else {
 		printf("result role=recv mode=verify n=%ld intact=%lu corrupted=%lu dup=%lu lost=%ld\n",
 		       n, intact, corrupted, dup, n - (long)intact);
 	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ controller */
+
+struct pair {
+	const char *name;
+	struct ctl *ctl;
+};
+
+static void set_gate(struct ctl *c, uint32_t g)
+{
+	STORE(&c->gate, g);
+	futex(&c->gate, FUTEX_WAKE, INT_MAX, NULL);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmd_ctl(int argc, char **argv)
+{
+	long rounds = 5, r, k, np, ns, maxs;
+	double secs = 2, warm = 0.5, piece = 0.1, *rates;
+	struct pair *p;
+	int c;
+
+	while ((c = getopt(argc, argv, "r:d:W:p:h")) != -1) {
+		switch (c) {
+		case 'r': rounds = num(optarg, 1, 100000, "rounds"); break;
+		case 'd': secs = fnum(optarg, 0.01, 1e6, "duration"); break;
+		case 'W': warm = fnum(optarg, 0, 1e6, "warm-up"); break;
+		case 'p': piece = fnum(optarg, 0.001, 1e6, "piece"); break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	np = argc - optind;
+	if (np < 1) {
+		usage(stderr);
+		return 2;
+	}
+	p = calloc((size_t)np, sizeof(*p));
+	maxs = (long)(secs / piece) + 16;
+	rates = calloc((size_t)maxs, sizeof(*rates));
+	if (!p || !rates)
+		die("calloc");
+	for (k = 0; k < np; k++) {
+		char *a = argv[optind + k], *eq = strchr(a, '=');
+		double t0 = now();
+
+		if (!eq) {
+			usage(stderr);
+			return 2;
+		}
+		*eq = 0;
+		p[k].name = a;
+		p[k].ctl = ctl_map(eq + 1, 0, 10);
+		while (!LOAD(&p[k].ctl->ready) || !LOAD(&p[k].ctl->gated)) {
+			if (now() - t0 > 20) {
+				fprintf(stderr, "%s: %s: receiver or sender not ready\n", prog, a);
+				return 1;
+			}
+			sleep_s(0.01);
+		}
+	}
+
+	for (r = 1; r <= rounds; r++) {
+		for (k = 0; k < np; k++) {
+			struct pair *x = &p[(k + r - 1) % np];
+			uint32_t r0, r1, ra, rb;
+			double t0, t1, ta, tb, td, med;
+
+			set_gate(x->ctl, RUN);
+			sleep_s(warm);
+			r0 = ra = LOAD(&x->ctl->rcvd);
+			t0 = ta = now();
+			ns = 0;
+			for (;;) {
+				sleep_s(t0 + (double)(ns + 1) * piece - now());
+				rb = LOAD(&x->ctl->rcvd);
+				tb = now();
+				if (ns < maxs && tb > ta)
+					rates[ns++] = (double)(rb - ra) / (tb - ta);
+				ra = rb;
+				ta = tb;
+				if (tb - t0 >= secs - piece / 2 || ns >= maxs)
+					break;
+			}
+			r1 = rb;
+			t1 = tb;
+			set_gate(x->ctl, PAUSE);
+			qsort(rates, (size_t)ns, sizeof(*rates), cmp_double);
+			med = ns % 2 ? rates[ns / 2] : (rates[ns / 2 - 1] + rates[ns / 2]) / 2;
+			/* let what is in flight arrive before the next pair */
+			td = now();
+			while ((uint32_t)(LOAD(&x->ctl->sent) - LOAD(&x->ctl->lost)) !=
+			       LOAD(&x->ctl->rcvd) && now() - td < 0.5)
+				sleep_s(0.002);
+			printf("slice name=%s round=%ld pps=%.1f mean=%.1f count=%u secs=%.3f pieces=%ld lost=%"
+			       PRIu64 "\n", x->name, r, med, (double)(r1 - r0) / (t1 - t0), r1 - r0,
+			       t1 - t0, ns, LOAD(&x->ctl->lost));
+			fflush(stdout);
+		}
+	}
+	for (k = 0; k < np; k++)
+		set_gate(p[k].ctl, QUIT);
 	return 0;
 }
 
@@ -719,6 +867,8 @@ int main(int argc, char **argv)
 		return cmd_send(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "recv"))
 		return cmd_recv(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "ctl"))
+		return cmd_ctl(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(stdout);
 		return 0;

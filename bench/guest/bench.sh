@@ -6,32 +6,36 @@
 # side turns them into tables. Exit status: 0 when every variant ran, 1 when
 # one could not (a missing module, a refused rule, no packet through).
 #
-#   --rounds N      rounds of the packet-rate series (default 9)
-#   --secs S        seconds counted per measurement (default 3)
-#   --warm S        warm-up before counting (default 0.5)
+#   --rounds N      rounds of the packet-rate series (default 25)
+#   --secs S        seconds counted per measurement (default 1.5)
+#   --warm S        warm-up before counting (default 0.25)
 #   --ids N         datagrams per variant for the ID statistics (default 200000)
-#   --conseq N      datagrams per variant for the loss+reorder test (default 100000)
-#   --conseq-rate R datagrams/s in that test (default 3000)
+#   --conseq N      datagrams per variant and setting of the loss+reorder
+#                   test (default 50000)
+#   --conseq-rate R datagrams/s in that test (default 1500)
 #   --loss P        netem loss in % (default 5)
 #   --kmod-iters N  calls per case and round of the timing module (default 2000000)
-#   --kmod-rounds N rounds of the timing module (default 5)
+#   --kmod-rounds N rounds of the timing module (default 11)
 #   --parts LIST    comma-separated subset of kmod,pps,ids,conseq (default all)
 #
-# Topology: one sender namespace per variant (bs1..bs7), each with its rule
+# Topology: one sender namespace per variant (bs1..bs8), each with its rule
 # in mangle OUTPUT, and two ways to the receiver namespace brx:
 #   d$i  a direct veth (MTU 1500): the small-packet series and the ID series
 #   f$i  a veth to the router brt, whose veth r$i to brx has MTU 1400: the
 #        fragmented series and the loss+reorder test (netem on r$i)
-# The namespaces exist once, for the whole run: the rounds only alternate
-# which sender runs. No variant shares a namespace with another's tables.
+# The namespaces exist once, for the whole run, and so do the senders and
+# receivers of the packet-rate series: `udpblast ctl` lets one pair after
+# the other send, back to back. No variant shares a namespace with another's
+# tables. Variant 8 (an nft rule that really writes random IDs on nft 1.0.6)
+# only runs in the ID and loss+reorder tests.
 
 # shellcheck source=../../tests/lib.sh
 . /cleardf/tests/lib.sh
 set +e
 set -u -o pipefail
 
-rounds=9 secs=3 warm=0.5 ids_n=200000 conseq_n=100000 conseq_rate=3000 loss=5
-kmod_iters=2000000 kmod_rounds=5 parts=kmod,pps,ids,conseq
+rounds=25 secs=1.5 warm=0.25 ids_n=200000 conseq_n=50000 conseq_rate=1500 loss=5
+kmod_iters=2000000 kmod_rounds=11 parts=kmod,pps,ids,conseq
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--rounds) rounds=$2; shift ;;
@@ -65,7 +69,11 @@ VARIANTS=(
 	"5 cleardf-nft CLEARDF (iptables-nft, nft_compat)"
 	"6 nft nftables frag-off & 0xbfff, id numgen random"
 	"7 nfqueue NFQUEUE + nfqclear (libnetfilter_queue)"
+	"8 nft-id16 nftables frag-off & 0xbfff, id numgen random mod 65536 << 16"
 )
+PPS_VARIANTS="1 2 3 4 5 6 7"
+IDS_VARIANTS="3 6 8 7"
+CONSEQ_VARIANTS="1 3 4 6 8 7"
 declare -A VNAME=() BROKEN=()
 for v in "${VARIANTS[@]}"; do
 	read -r i name _ <<<"$v"
@@ -137,11 +145,25 @@ setup_rule() {
 	keepid) ip netns exec "$ns" iptables-legacy -w -t mangle -A OUTPUT -j CLEARDF --keep-id || r=$? ;;
 	cleardf-nft) ip netns exec "$ns" iptables-nft -w -t mangle -A OUTPUT -j CLEARDF || r=$? ;;
 	nft)
+		# as the issue gives it; nft 1.0.6 compiles the ID part to a
+		# 4-byte big-endian value of which the header gets the upper,
+		# zero, half: every packet gets ID 0 (see the ID table)
 		ip netns exec "$ns" nft -f - <<-EOF || r=$?
 			table ip cleardf_bench {
 				chain output {
 					type filter hook output priority mangle;
 					ip frag-off set ip frag-off & 0xbfff ip id set numgen random mod 65535 offset 1
+				}
+			}
+		EOF
+		;;
+	nft-id16)
+		# the random value shifted into the half that gets written
+		ip netns exec "$ns" nft -f - <<-EOF || r=$?
+			table ip cleardf_bench {
+				chain output {
+					type filter hook output priority mangle;
+					ip frag-off set ip frag-off & 0xbfff ip id set numgen random mod 65536 << 16
 				}
 			}
 		EOF
@@ -168,6 +190,7 @@ info "rules:"
 for i in 2 3 4 7; do ip netns exec "bs$i" iptables-legacy -t mangle -S OUTPUT 2>&1 | sed "s/^/#   bs$i: /"; done
 ip netns exec bs5 iptables-nft -t mangle -S OUTPUT 2>&1 | sed 's/^/#   bs5: /'
 ip netns exec bs6 nft list ruleset 2>&1 | sed 's/^/#   bs6: /'
+ip netns exec bs8 nft list ruleset 2>&1 | sed 's/^/#   bs8: /'
 
 # ---------------------------------------------------------------- kmod
 
@@ -187,62 +210,70 @@ fi
 
 # ---------------------------------------------------------------- pps
 
-# measure SERIES I ROUND: one packet-rate measurement of variant I.
-measure() {
-	local series=$1 i=$2 round=$3 dst size df ctl rres sres pps
-	ctl=$TMPD/ctl.$series.$i.$round
-	if [ "$series" = small ]; then
-		dst=$(d_rcv "$i") size=64 df="df"
-	else
-		dst=$(f_rcv "$i") size=1472 df="df"
-		# without a rule that clears DF the router would drop them all:
-		# the reference sends them without DF
-		case ${VNAME[$i]} in none | dscp) df="nodf" ;; esac
-	fi
-	ip netns exec brx taskset -c "$RCV_CPU" udpblast recv -m count -c "$ctl" -W "$warm" -d "$secs" \
-		-i 3 -t "$(awk -v a="$warm" -v b="$secs" 'BEGIN { print a + b + 20 }')" \
-		"$dst" $PORT >"$ctl.recv" 2>&1 &
-	local rpid=$!
-	ip netns exec "bs$i" taskset -c "$SND_CPU" udpblast send -s $size -D $df -w $WINDOW -c "$ctl" \
-		-t "$(awk -v a="$warm" -v b="$secs" 'BEGIN { print a + b + 25 }')" \
-		"$dst" $PORT >"$ctl.send" 2>&1
-	wait "$rpid"
-	rres=$(grep '^result' "$ctl.recv")
-	sres=$(grep '^result' "$ctl.send")
-	pps=$(field pps "$rres" || echo 0)
-	out "pps series=$series variant=${VNAME[$i]} round=$round pps=${pps:-0} sent=$(field sent "$sres" || echo 0) lost=$(field lost "$sres" || echo 0) errors=$(field errors "$sres" || echo 0)"
-	if [ -z "$pps" ] || [ "${pps%.*}" = 0 ]; then
-		sed 's/^/#   /' "$ctl.recv" "$ctl.send"
-		return 1
-	fi
-	rm -f "$ctl" "$ctl.recv" "$ctl.send"
-	return 0
-}
-
+# One receiver (CPU 1) and one gated sender (CPU 0) per variant and series,
+# up for the whole series; the controller opens one gate after the other.
+#   small: 64-byte payload with DF over the direct link
+#   frag:  1472-byte payload over the router and its MTU-1400 link. Without
+#          a rule that clears DF the router would drop every packet, so the
+#          references (no rule, DSCP) send without DF.
 if part pps; then
-	n=${#VARIANTS[@]}
-	info "packet rate: $rounds rounds x $n variants x 2 series, ${secs}s each after ${warm}s warm-up"
+	info "packet rate: $rounds rounds x $(wc -w <<<"$PPS_VARIANTS") variants x 2 series, ${secs}s each after ${warm}s warm-up"
 	t0=$(date +%s)
-	for ((r = 1; r <= rounds; r++)); do
-		for series in small frag; do
-			# each round starts at another variant: no variant is always first
-			for ((k = 0; k < n; k++)); do
-				i=$(((k + r - 1) % n + 1))
-				[ -z "${BROKEN[$i]:-}" ] || continue
-				if ! measure "$series" "$i" "$r"; then
-					broken "$i" "no packet through in the $series series"
-				fi
-			done
+	pairs=() pps_pids=()
+	for series in small frag; do
+		for i in $PPS_VARIANTS; do
+			[ -z "${BROKEN[$i]:-}" ] || continue
+			ctl=$TMPD/ctl.$series.${VNAME[$i]}
+			if [ $series = small ]; then
+				dst=$(d_rcv "$i") size=64 df="df"
+			else
+				dst=$(f_rcv "$i") size=1472 df="df"
+				case ${VNAME[$i]} in none | dscp) df="nodf" ;; esac
+			fi
+			ip netns exec brx taskset -c "$RCV_CPU" udpblast recv -m count -c "$ctl" \
+				"$dst" $PORT >"$ctl.recv" 2>&1 &
+			pps_pids+=($!)
+			ip netns exec "bs$i" taskset -c "$SND_CPU" udpblast send -g -s $size -D $df \
+				-w $WINDOW -c "$ctl" "$dst" $PORT >"$ctl.send" 2>&1 &
+			pps_pids+=($!)
+			pairs+=("$series.${VNAME[$i]}=$ctl")
 		done
-		info "round $r done ($(($(date +%s) - t0)) s)"
 	done
+	_LIB_PIDS+=("${pps_pids[@]}")
+	udpblast ctl -r "$rounds" -d "$secs" -W "$warm" "${pairs[@]}" >"$TMPD/slices" 2>&1 &
+	ctl_pid=$!
+	# progress, and the slices as they come (a guest that dies keeps them)
+	tail -n +1 -f "$TMPD/slices" --pid=$ctl_pid | while read -r what name round rest; do
+		[ "$what" = slice ] || { echo "# $what $name $round $rest"; continue; }
+		name=${name#name=} round=${round#round=}
+		out "pps series=${name%%.*} variant=${name#*.} round=$round $rest"
+	done
+	wait $ctl_pid
+	ctl_rc=$?
+	# on QUIT the senders end at once, the receivers within a second
+	if [ $ctl_rc != 0 ]; then
+		kill "${pps_pids[@]}" 2>/dev/null
+	fi
+	for p in "${pps_pids[@]}"; do wait "$p"; done
+	[ $ctl_rc = 0 ] || { sed 's/^/#   /' "$TMPD/slices"; info "the controller failed ($ctl_rc)"; }
+	for i in $PPS_VARIANTS; do
+		[ -z "${BROKEN[$i]:-}" ] || continue
+		for series in small frag; do
+			# a variant that never got a packet through
+			if ! grep -E "^slice name=$series\.${VNAME[$i]} .* pps=[0-9.]*[1-9]" "$TMPD/slices" >/dev/null; then
+				sed 's/^/#   /' "$TMPD/ctl.$series.${VNAME[$i]}".{recv,send} 2>/dev/null
+				broken "$i" "no packet through in the $series series"
+			fi
+		done
+	done
+	info "packet rate: $(($(date +%s) - t0)) s"
 fi
 
 # ---------------------------------------------------------------- ids
 
 if part ids; then
 	info "ID quality: $ids_n DF datagrams per variant"
-	for i in 3 6 7; do
+	for i in $IDS_VARIANTS; do
 		[ -z "${BROKEN[$i]:-}" ] || continue
 		ctl=$TMPD/ctl.ids.$i
 		ip netns exec brx taskset -c "$RCV_CPU" udpblast recv -m ids -n "$ids_n" -c "$ctl" -i 3 -t 600 \
@@ -274,37 +305,49 @@ snmp_ip() {
 		print $(col[k]) }' /proc/net/snmp
 }
 
+# The consequence of the IDs: fragmented datagrams, each with a hash of
+# its own payload, across a link that loses and reorders fragments. Once
+# with the receiver's defaults (Linux drops a reassembly queue when 64 other
+# fragments from that source arrived since its last one: ipfrag_max_dist),
+# once with that check off, as a reassembler that relies on its timeout
+# alone (30 s) behaves. The rate stays below 65,536 datagrams per 30 s, so
+# that a counter does not wrap within the timeout.
 if part conseq; then
 	info "loss+reorder: $conseq_n datagrams of 1472 bytes per variant at $conseq_rate/s, netem loss $loss% reorder, MTU 1400"
-	for i in 1 3 4 6 7; do
-		[ -z "${BROKEN[$i]:-}" ] || continue
-		df="df"
-		[ "${VNAME[$i]}" = none ] && df="nodf"
-		ctl=$TMPD/ctl.conseq.$i
-		ok0=$(snmp_ip ReasmOKs) fails0=$(snmp_ip ReasmFails)
-		ip netns exec brt tc qdisc add dev "r$i" root netem limit 100000 delay 1ms reorder 25% 50% loss "$loss%"
-		ip netns exec brx taskset -c "$RCV_CPU" udpblast recv -m verify -n "$conseq_n" -c "$ctl" -i 2 -t 1800 \
-			"$(f_rcv "$i")" $PORT >"$ctl.recv" 2>&1 &
-		rpid=$!
-		# unconnected and without UDP checksum, like a tunnel's outer
-		# header: the kernel gives such DF packets ID 0
-		ip netns exec "bs$i" taskset -c "$SND_CPU" udpblast send -u -Z -k -s 1472 -D $df -n "$conseq_n" \
-			-r "$conseq_rate" -c "$ctl" -t 1800 "$(f_rcv "$i")" $PORT >"$ctl.send" 2>&1
-		wait "$rpid"
-		ip netns exec brt tc qdisc del dev "r$i" root
-		res=$(grep '^result' "$ctl.recv")
-		sres=$(grep '^result' "$ctl.send")
-		reasm="reasm_ok=$(($(snmp_ip ReasmOKs) - ok0)) reasm_fails=$(($(snmp_ip ReasmFails) - fails0))"
-		if [ -z "$res" ]; then
-			sed 's/^/#   /' "$ctl.recv" "$ctl.send"
-			broken "$i" "the loss+reorder test did not finish"
-			continue
-		fi
-		out "conseq variant=${VNAME[$i]} sent=$(field sent "$sres") ${res#result role=recv mode=verify } $reasm"
-		if [ "$(field intact "$res")" = 0 ]; then
-			broken "$i" "no datagram through in the loss+reorder test"
-		fi
+	for maxdist in 64 0; do
+		sysctl_ns brx net.ipv4.ipfrag_max_dist=$maxdist
+		for i in $CONSEQ_VARIANTS; do
+			[ -z "${BROKEN[$i]:-}" ] || continue
+			df="df"
+			[ "${VNAME[$i]}" = none ] && df="nodf"
+			ctl=$TMPD/ctl.conseq.$maxdist.$i
+			ok0=$(snmp_ip ReasmOKs) fails0=$(snmp_ip ReasmFails)
+			ip netns exec brt tc qdisc add dev "r$i" root netem limit 100000 delay 1ms reorder 25% 50% loss "$loss%"
+			ip netns exec brx taskset -c "$RCV_CPU" udpblast recv -m verify -n "$conseq_n" -c "$ctl" -i 2 -t 3600 \
+				"$(f_rcv "$i")" $PORT >"$ctl.recv" 2>&1 &
+			rpid=$!
+			# unconnected and without UDP checksum, like a tunnel's
+			# outer header: the kernel gives such DF packets ID 0
+			ip netns exec "bs$i" taskset -c "$SND_CPU" udpblast send -u -Z -k -s 1472 -D $df -n "$conseq_n" \
+				-b 4 -r "$conseq_rate" -c "$ctl" -t 3600 "$(f_rcv "$i")" $PORT >"$ctl.send" 2>&1
+			wait "$rpid"
+			ip netns exec brt tc qdisc del dev "r$i" root
+			res=$(grep '^result' "$ctl.recv")
+			sres=$(grep '^result' "$ctl.send")
+			# (failures include the timeouts of earlier variants' queues)
+			reasm="reasm_ok=$(($(snmp_ip ReasmOKs) - ok0)) reasm_fails=$(($(snmp_ip ReasmFails) - fails0))"
+			if [ -z "$res" ]; then
+				sed 's/^/#   /' "$ctl.recv" "$ctl.send"
+				broken "$i" "the loss+reorder test did not finish"
+				continue
+			fi
+			out "conseq maxdist=$maxdist variant=${VNAME[$i]} sent=$(field sent "$sres") ${res#result role=recv mode=verify } $reasm"
+			if [ "$(field intact "$res")" = 0 ]; then
+				broken "$i" "no datagram through in the loss+reorder test"
+			fi
+		done
 	done
+	sysctl_ns brx net.ipv4.ipfrag_max_dist=64
 fi
 
 # ---------------------------------------------------------------- end

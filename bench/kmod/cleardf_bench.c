@@ -25,8 +25,12 @@
  * with xt_request_find_target() (which loads their module), and their info
  * is checked with xt_check_target() for a mangle OUTPUT rule.
  *
- * For each case it prints the median over rounds of (time of the case -
- * time of "reset") per call, with the lowest and highest, e.g.
+ * The calls of a case in a round are timed in batches (batch= calls each);
+ * the round's time per call is that of the median batch, so that a batch
+ * stretched by an interruption (an interrupt, or on a virtual machine the
+ * host running something else) does not count. For each case it prints the
+ * median over rounds of (time per call of the case - time per call of
+ * "reset"), with the lowest and highest, e.g.
  *   cleardf_bench: case="CLEARDF" ns_per_call=41.52 min=40.98 max=43.10 ...
  * A case whose target is missing or misbehaves (checked once on the packet
  * before timing) prints an error and makes the module refuse to load.
@@ -50,15 +54,16 @@ static unsigned long iters = 2000000;
 module_param(iters, ulong, 0444);
 MODULE_PARM_DESC(iters, "calls per case and round (default 2000000)");
 
-static unsigned int rounds = 5;
+static unsigned int rounds = 11;
 module_param(rounds, uint, 0444);
-MODULE_PARM_DESC(rounds, "rounds, each timing every case once (default 5, at most 64)");
+MODULE_PARM_DESC(rounds, "rounds, each timing every case once (default 11, at most 64)");
 
-static unsigned int batch = 20000;
+static unsigned int batch = 10000;
 module_param(batch, uint, 0444);
-MODULE_PARM_DESC(batch, "calls between two chances to reschedule (default 20000)");
+MODULE_PARM_DESC(batch, "calls per timed batch (default 10000)");
 
 #define MAX_ROUNDS	64
+#define MAX_BATCHES	4096
 #define PAYLOAD		64
 
 enum expect { E_NONE, E_SAME, E_TOS, E_CLEAR, E_CLEAR_ID };
@@ -71,7 +76,7 @@ struct bench_case {
 	enum expect expect;
 	struct xt_target *tg;
 	bool tg_ref;		/* holds a reference on tg->me */
-	u64 ns[MAX_ROUNDS];	/* per round, whole loop */
+	u64 ns[MAX_ROUNDS];	/* per round: median batch, ns * 1000 per call */
 };
 
 static unsigned int null_tg(struct sk_buff *skb, const struct xt_action_param *par)
@@ -142,19 +147,28 @@ static noinline u64 time_batch(const struct bench_case *c, struct sk_buff *skb,
 	return t1 - t0;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* picoseconds per call in the median batch of iters calls */
 static u64 time_case(const struct bench_case *c, struct sk_buff *skb,
-		     const struct xt_action_param *par)
+		     const struct xt_action_param *par, u64 *bt)
 {
 	unsigned long done = 0, n;
-	u64 ns = 0;
+	unsigned int nb = 0;
 
-	while (done < iters) {
+	while (done < iters && nb < MAX_BATCHES) {
 		n = min_t(unsigned long, batch, iters - done);
-		ns += time_batch(c, skb, par, n);
+		bt[nb++] = div64_u64(time_batch(c, skb, par, n) * 1000, n);
 		done += n;
 		cond_resched();
 	}
-	return ns;
+	sort(bt, nb, sizeof(bt[0]), cmp_u64, NULL);
+	return bt[nb / 2];
 }
 
 /* One call on a fresh header: did the target do what it should? */
@@ -303,10 +317,10 @@ static int cmp_s64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* ns per call of a total over iters calls, as text with two decimals */
-static const char *per_call(char *buf, size_t len, s64 total)
+/* ns per call from picoseconds, as text with two decimals */
+static const char *per_call(char *buf, size_t len, s64 ps)
 {
-	s64 c = div64_s64(total * 100, (s64)iters);
+	s64 c = div64_s64(ps, 10);
 	u64 a = c < 0 ? -c : c;
 
 	snprintf(buf, len, "%s%llu.%02llu", c < 0 ? "-" : "", a / 100, a % 100);
@@ -333,10 +347,10 @@ static void report(void)
 				per_call(b1, sizeof(b1), gross[rounds / 2]), rounds, iters);
 			continue;
 		}
-		pr_info("case=\"%s\" ns_per_call=%s min=%s max=%s loop_ns=%s rounds=%u iters=%lu\n",
+		pr_info("case=\"%s\" ns_per_call=%s min=%s max=%s loop_ns=%s rounds=%u iters=%lu batch=%u\n",
 			c->label, per_call(b1, sizeof(b1), net[rounds / 2]),
 			per_call(b2, sizeof(b2), net[0]), per_call(b3, sizeof(b3), net[rounds - 1]),
-			per_call(b4, sizeof(b4), gross[rounds / 2]), rounds, iters);
+			per_call(b4, sizeof(b4), gross[rounds / 2]), rounds, iters, batch);
 	}
 }
 
@@ -354,12 +368,18 @@ static int __init cleardf_bench_init(void)
 	};
 	struct sk_buff *skb;
 	unsigned int i, r, n = ARRAY_SIZE(cases);
+	u64 *bt;
 	int err = 0;
 
-	if (!rounds || rounds > MAX_ROUNDS || !iters || !batch) {
-		pr_err("error: need 1 <= rounds <= %d, iters >= 1, batch >= 1\n", MAX_ROUNDS);
+	if (!rounds || rounds > MAX_ROUNDS || !iters || !batch ||
+	    DIV_ROUND_UP(iters, batch) > MAX_BATCHES) {
+		pr_err("error: need 1 <= rounds <= %d, iters >= 1, 1 <= iters / batch <= %d\n",
+		       MAX_ROUNDS, MAX_BATCHES);
 		return -EINVAL;
 	}
+	bt = kmalloc_array(MAX_BATCHES, sizeof(*bt), GFP_KERNEL);
+	if (!bt)
+		return -ENOMEM;
 	for (i = 0; i < n; i++) {
 		err = find_target(&cases[i], net);
 		if (err)
@@ -379,14 +399,15 @@ static int __init cleardf_bench_init(void)
 	if (err)
 		goto out_free;
 
-	pr_info("start: %u cases, %u rounds of %lu calls\n", n, rounds, iters);
+	pr_info("start: %u cases, %u rounds of %lu calls in batches of %u\n",
+		n, rounds, iters, batch);
 	for (r = 0; r < rounds; r++) {
 		for (i = 0; i < n; i++) {
 			struct bench_case *c = &cases[(i + r) % n];
 
 			par.target = c->tg;
 			par.targinfo = c->info;
-			c->ns[r] = time_case(c, skb, &par);
+			c->ns[r] = time_case(c, skb, &par, bt);
 		}
 	}
 	report();
@@ -395,6 +416,7 @@ out_free:
 	kfree_skb(skb);
 out_put:
 	put_targets(net);
+	kfree(bt);
 	return err;
 }
 
