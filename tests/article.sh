@@ -87,13 +87,7 @@ art_bridge_nf() {
 # TUNNEL: gretap, vxlan (bridged LAN) or gre, ipip (routed LAN).
 # (Few commands, batched per namespace: under TCG each exec costs.)
 art_topology() {
-	local t=$1 r peer_u my_u tun
-	ART_TUN=$t
-	case $t in
-	gretap | vxlan) ART_L2=1 ART_RULE_IN=br0 ART_HB=192.0.2.2 ;;
-	gre | ipip) ART_L2=0 ART_RULE_IN=lan0 ART_HB=192.0.2.129 ;;
-	*) fail "art_topology: unknown tunnel type $t" ;;
-	esac
+	local r
 	ns_create "${ART_NS[@]}"
 	for r in "${ART_NS[@]}"; do
 		nsx "$r" sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 \
@@ -112,23 +106,52 @@ art_topology() {
 		link set na0 up
 		link set nb0 up
 	EOF
+	ip -n rA -b - <<-EOF
+		addr add $ART_UA/24 dev wan0
+		link set wan0 up
+		link set lan0 up
+		route add 203.0.113.0/24 via 198.51.100.254
+	EOF
+	ip -n rB -b - <<-EOF
+		addr add $ART_UB/24 dev wan0
+		link set wan0 up
+		link set lan0 up
+		route add 198.51.100.0/24 via 203.0.113.254
+	EOF
+	ART_TUN=""
+	art_tunnel "$1"
+}
 
+# art_tunnel TUNNEL: (re)configure rA, rB, hA and hB for TUNNEL, removing
+# the previous tunnel if there is one: one topology serves several tunnel
+# types in a test.
+art_tunnel() {
+	local t=$1 r peer_u my_u tun oldl2=$ART_L2
+	case $t in
+	gretap | vxlan) ART_L2=1 ART_RULE_IN=br0 ART_HB=192.0.2.2 ;;
+	gre | ipip) ART_L2=0 ART_RULE_IN=lan0 ART_HB=192.0.2.129 ;;
+	*) fail "art_tunnel: unknown tunnel type $t" ;;
+	esac
+	local old=$ART_TDEV
+	case $t in
+	gretap) ART_TDEV=gt0 ;;
+	gre) ART_TDEV=gre1 ;;
+	ipip) ART_TDEV=ipip1 ;;
+	vxlan) ART_TDEV=vx0 ;;
+	esac
 	for r in rA rB; do
 		if [ $r = rA ]; then my_u=$ART_UA peer_u=$ART_UB; else my_u=$ART_UB peer_u=$ART_UA; fi
 		case $t in
-		gretap) ART_TDEV=gt0 tun="gretap local $my_u remote $peer_u nopmtudisc" ;;
-		gre) ART_TDEV=gre1 tun="gre local $my_u remote $peer_u nopmtudisc" ;;
-		ipip) ART_TDEV=ipip1 tun="ipip local $my_u remote $peer_u nopmtudisc" ;;
-		vxlan) ART_TDEV=vx0 tun="vxlan id 42 local $my_u remote $peer_u dstport 4789 dev wan0" ;;
+		gretap) tun="gretap local $my_u remote $peer_u nopmtudisc" ;;
+		gre) tun="gre local $my_u remote $peer_u nopmtudisc" ;;
+		ipip) tun="ipip local $my_u remote $peer_u nopmtudisc" ;;
+		vxlan) tun="vxlan id 42 local $my_u remote $peer_u dstport 4789" ;;
 		esac
 		{
-			echo "addr add $my_u/24 dev wan0"
-			echo "link set wan0 up"
-			echo "link set lan0 up"
-			if [ $r = rA ]; then
-				echo "route add 203.0.113.0/24 via 198.51.100.254"
-			else
-				echo "route add 198.51.100.0/24 via 203.0.113.254"
+			if [ -n "$ART_TUN" ]; then
+				echo "link del $old"
+				[ "$oldl2" = 0 ] || echo "link del br0"
+				echo "addr flush dev lan0"
 			fi
 			echo "link add $ART_TDEV type $tun"
 			echo "link set $ART_TDEV mtu 1500"
@@ -137,19 +160,24 @@ art_topology() {
 				echo "link set lan0 master br0"
 				echo "link set $ART_TDEV master br0"
 				echo "link set br0 up"
-			elif [ $r = rA ]; then
+			fi
+			echo "link set $ART_TDEV up"
+			if [ $ART_L2 = 0 ] && [ $r = rA ]; then
 				echo "addr add 192.0.2.126/25 dev lan0"
 				echo "route add 192.0.2.128/25 dev $ART_TDEV"
-			else
+			elif [ $ART_L2 = 0 ]; then
 				echo "addr add 192.0.2.254/25 dev lan0"
 				echo "route add 192.0.2.0/25 dev $ART_TDEV"
 			fi
-			echo "link set $ART_TDEV up"
-		} | ip -n "$r" -b - || fail "setting up $r for $t failed"
+		} >"$TMPD/art_tunnel.$r"
+		ip -n "$r" -b "$TMPD/art_tunnel.$r" 2>"$TMPD/art_tunnel.err" || {
+			cat "$TMPD/art_tunnel.err"
+			fail "setting up $r for $t failed"
+		}
 	done
-
 	for r in hA hB; do
 		{
+			[ -z "$ART_TUN" ] || echo "addr flush dev eth0"
 			echo "link set eth0 up"
 			if [ $ART_L2 = 1 ]; then
 				echo "addr add $([ $r = hA ] && echo $ART_HA || echo $ART_HB)/24 dev eth0"
@@ -160,9 +188,10 @@ art_topology() {
 				echo "addr add $ART_HB/25 dev eth0"
 				echo "route add default via 192.0.2.254"
 			fi
-		} | ip -n "$r" -b - || fail "setting up $r failed"
+		} | ip -n "$r" -b - || fail "setting up $r for $t failed"
 	done
-	info "[$SECONDS s] topology built: $t between rA and rB"
+	ART_TUN=$t
+	info "[$SECONDS s] topology: LAN $([ $ART_L2 = 1 ] && echo bridged || echo routed) over $t between rA and rB"
 }
 
 # art_esp MODE: IPsec ESP between the routers' underlay addresses for
@@ -304,14 +333,23 @@ art_bigping() {
 # art_measure LABEL [COUNT] [PING-MODE]: the big ping with counters around
 # it. Prints one line for the log and sets RESULT, TXERR (tunnel TX errors
 # on rA during the ping) and RULEPKTS (packets the rule on rA counted).
+# hA forgets what path MTU it learned first (the routed tunnels send it
+# "fragmentation needed"): every measurement starts from the same host.
+# ART_COUNTERS=0 skips the counters (TXERR and RULEPKTS are then "?"):
+# under TCG every exec counts.
+ART_CELL=""	# name of the cell in the log line (default: the tunnel type)
+ART_COUNTERS=1
 art_measure() {
-	local label=$1 e0 e1 p0 p1
-	read -r e0 p0 < <(art_counters)
+	local label=$1 e0=0 e1=0 p0=0 p1=0
+	# gretap's drop sends nothing back: rA has no route to hA
+	[ "$ART_TUN" = gretap ] || ip -n hA route flush cache
+	[ "$ART_COUNTERS" = 0 ] || read -r e0 p0 < <(art_counters)
 	art_bigping "${2:-3}" "${3:-do}"
-	read -r e1 p1 < <(art_counters)
+	[ "$ART_COUNTERS" = 0 ] || read -r e1 p1 < <(art_counters)
 	TXERR=$((e1 - e0))
 	RULEPKTS=$((p1 - p0))
-	info "[$SECONDS s] measured: $label tunnel=$ART_TUN placement=$ART_PLACEMENT result=$RESULT" \
+	[ "$ART_COUNTERS" = 1 ] || TXERR="?" RULEPKTS="?"
+	info "[$SECONDS s] measured: $label cell=${ART_CELL:-$ART_TUN} placement=$ART_PLACEMENT result=$RESULT" \
 		"received=$PING_RECV/$PING_SENT $ART_TDEV-tx_errors=+$TXERR rule-pkts(rA)=+$RULEPKTS"
 	if [ "$PING_RECV" != "$PING_SENT" ]; then
 		printf '%s\n' "$PING_OUT" | grep -vE '^(PING|$|---)' | sed 's/^/#     ping: /' | tail -n 4

@@ -44,6 +44,7 @@ esp_len() {
 
 for mode in transport tunnel; do
 	info "---- ESP $mode mode"
+	ART_CELL=esp-$mode
 	art_esp "$mode"
 	art_warmup
 	b0=$(art_esp_bytes rA)
