@@ -16,7 +16,8 @@
 #    egress every packet of A's is a fragment with DF clear and a valid
 #    header checksum, and the datagrams reassembled from R's egress capture
 #    are byte for byte (payload hash) the ones A sent; udpseq at B checks
-#    every byte end to end;
+#    every byte end to end. A small DF ping, which R need not fragment,
+#    leaves R with CLEARDF's header as it is: DF clear, checksum valid;
 #  - the same rule in FORWARD does not rescue anything: ip_forward() checks
 #    the egress MTU (ip_exceeds_mtu()) and drops the DF packet, sending
 #    "fragmentation needed", BEFORE it calls the NF_INET_FORWARD hook
@@ -141,6 +142,15 @@ ids=$(sed -n 's/.* id=\([0-9]*\) .*/\1/p' <<<"$reasm" | sort | uniq -d)
 assert_eq "" "$ids" "IDs used by more than one datagram on R's egress"
 n=$(counter "$R" mangle PREROUTING)
 assert_ge $((NPING + NUDP)) "$n" "PREROUTING rule counter"
+# A DF packet that fits R's egress leaves R with the header CLEARDF made
+# (the fragments above got fresh checksums from ip_fragment()): B takes it
+# only if CLEARDF's checksum is right.
+capture_start "$R" rb "$TMPD/small-r.pcap" src host "$A_IP"
+assert_ok "ping -M do -s 500 through CLEARDF in PREROUTING" nsx "$A" ping -M do -s 500 -c 2 -i 0.2 -W 3 "$B_IP"
+capture_stop "$TMPD/small-r.pcap"
+lines=$(pcap_ip "$TMPD/small-r.pcap")
+assert_eq 2 "$(grep -c ' df=0 mf=0 off=0 ihl=5 len=528 ttl=63 csum=ok$' <<<"$lines" || true)" \
+	"unfragmented 528-byte packets on R's egress with DF clear and a valid checksum"
 
 # --- 3. FORWARD does not -------------------------------------------------
 assert_ok "delete the PREROUTING rule" ipt "$R" -t mangle -D PREROUTING -j CLEARDF

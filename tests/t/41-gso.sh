@@ -1,0 +1,246 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# frontends: legacy nft
+#
+# 41-gso: CLEARDF on GSO packets.
+#
+#   A 192.0.2.1 --(1500)-- M --(1500)-- R --(1280)-- S --(1500)-- B 203.0.113.1
+#
+# R's link to S is the small one, and R's "fragmentation needed" is dropped
+# (a PMTUD black hole): a DF packet bigger than 1280 bytes dies at R. B's
+# own link is 1500, so B's MSS lets A send 1500-byte segments.
+#
+# 1. GSO/TSO at the sender. A sends a few MB over TCP with its offloads on:
+#    its TCP stack hands GSO packets (up to 64 KB) to its veth, which passes
+#    them on unsegmented; M forwards them as they are, and R cuts them into
+#    segments and each segment into fragments. The rule is A's own
+#    `-t mangle -A OUTPUT -p tcp -j CLEARDF`, so it sees the GSO packets.
+#    Without the rule the transfer stalls (the black hole). With it:
+#    - the bytes arrive intact (sha256 at both ends);
+#    - on A's link there are GSO packets (longer than the MTU), all with DF
+#      clear and a valid header checksum;
+#    - on R's egress every packet of A's has DF clear and a valid header
+#      checksum, and no two datagrams share an ID within the capture: GSO
+#      gives the segments of one packet consecutive IDs from the one in its
+#      header, so CLEARDF must reserve gso_segs IDs of the generator, not
+#      one, or the next packet's segments would repeat them.
+#
+# 2. GRO with a fixed ID at a router. TCP segments with DF and one fixed ID
+#    (0) arrive on R's interface with GRO on; GRO merges them into a GSO
+#    packet marked SKB_GSO_TCP_FIXEDID ("all segments share the ID").
+#    R's `-t mangle -A PREROUTING -j CLEARDF` clears DF, and R must cut the
+#    packet to 1280. inet_gso_segment() refuses a FIXEDID packet without DF
+#    ("fixed ID is invalid if DF bit is not set") and the packet would be
+#    lost: CLEARDF has to drop the FIXEDID mark too. The data must arrive.
+#    How the fixed IDs are made: A's TCP always builds GSO packets (TCP
+#    always has software GSO), and netfilter in A sees them before they are
+#    cut, so an "ip id set 0" there gives 0, 1, 2, ... With A's TSO off,
+#    A's veth carries single segments to M, and M's nftables rule sets
+#    each one's ID to 0 as it forwards it. veth hands packets to GRO only
+#    with GRO on at the receiving end (that turns on its NAPI) and TSO off
+#    at the sending end, so M's egress has TSO off and R's ingress GRO on.
+#    R's capture on its ingress (taken after GRO) shows the merged packets:
+#    the test asserts there are some, so it cannot pass without exercising
+#    the fixed-ID path.
+
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+
+require_cmd ip tcpdump ethtool nft nc ss sha256sum timeout "$IPT" pcapip
+require_cleardf
+
+A=gs-a M=gs-m R=gs-r S=gs-s B=gs-b
+A_IP=192.0.2.1 B_IP=203.0.113.1
+MB=${CLEARDF_GSO_MB:-4}
+
+ns_create "$A" "$M" "$R" "$S" "$B"
+# (interface names that no ip-link keyword starts with: "ma" is "master")
+veth "$A" eth0 "$M" m-a
+veth "$M" m-r "$R" r-m
+veth "$R" r-s "$S" s-r 1280
+veth "$S" s-b "$B" eth0
+addr "$A" eth0 "$A_IP/30"
+addr "$M" m-a 192.0.2.2/30
+addr "$M" m-r 192.0.2.5/30
+addr "$R" r-m 192.0.2.6/30
+addr "$R" r-s 198.51.100.1/24
+addr "$S" s-r 198.51.100.2/24
+addr "$S" s-b 203.0.113.254/24
+addr "$B" eth0 "$B_IP/24"
+route "$A" default via 192.0.2.2
+route "$M" default via 192.0.2.6
+route "$R" 192.0.2.0/30 via 192.0.2.5
+route "$R" 203.0.113.0/24 via 198.51.100.2
+route "$S" default via 198.51.100.1
+route "$B" default via 203.0.113.254
+forwarding "$M"
+forwarding "$R"
+forwarding "$S"
+
+# The black hole: R's "fragmentation needed" never leaves R.
+ipt "$R" -A OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP
+
+assert_ok "ping A -> B" nsx "$A" ping -c 1 -W 5 "$B_IP"
+
+indent() { sed 's/^/#   /'; }
+
+head -c $((MB << 20)) /dev/urandom >"$TMPD/data"
+info "t=${SECONDS}s: data"
+SUM=$(sha256sum <"$TMPD/data" | cut -d' ' -f1)
+
+# transfer PORT BYTES TIMEOUT: send the first BYTES of the data from A to B
+# over TCP (bash's /dev/tcp: it sends everything, then closes). Sets
+# XFER_RC (the sender's exit status: 124 on timeout), XFER_LEN (bytes B got),
+# XFER_SUM (their sha256) and XFER_S (seconds).
+transfer() {
+	local port=$1 bytes=$2 tmo=$3 rpid t0 i
+	rm -f "$TMPD/recv"
+	bg "$B" nc -l "$port" <"/dev/null" >"$TMPD/recv"
+	rpid=$BG_PID
+	wait_for 10 sh -c "ip netns exec $B ss -Hltn 'sport = :$port' | grep -q LISTEN" ||
+		fail "nc -l $port did not start"
+	t0=$(date +%s)
+	XFER_RC=0
+	head -c "$bytes" "$TMPD/data" >"$TMPD/send"
+	nsx "$A" timeout "$tmo" bash -c 'cat "$1" >"/dev/tcp/$2/$3"' _ "$TMPD/send" "$B_IP" "$port" ||
+		XFER_RC=$?
+	# the receiver ends when the sender has closed and everything is in;
+	# after a failed transfer nothing more is coming
+	if [ $XFER_RC = 0 ]; then
+		for ((i = 0; i < 100; i++)); do
+			alive "$rpid" || break
+			sleep 0.1
+		done
+	fi
+	kill "$rpid" 2>/dev/null || true
+	wait "$rpid" 2>/dev/null || true
+	XFER_S=$(($(date +%s) - t0))
+	XFER_LEN=$(stat -c %s "$TMPD/recv")
+	XFER_SUM=$(sha256sum <"$TMPD/recv" | cut -d' ' -f1)
+	info "transfer to port $port: sender exit $XFER_RC, $XFER_LEN of $bytes bytes in ${XFER_S}s; A's TCP retransmissions so far: $(retrans)"
+}
+
+# alive PID: PID runs (a zombie, not yet waited for, does not count)
+alive() {
+	local st
+	st=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+
+retrans() { nsx "$A" nstat -asz TcpRetransSegs | awk '$1 == "TcpRetransSegs" { print $2 }'; }
+
+# check_egress FILE WHAT: every packet of A's on R's egress has DF clear and a
+# valid header checksum, some are fragments, and no two datagrams share an
+# ID (one first fragment or whole packet per datagram: offset 0).
+check_egress() {
+	local f=$1 what=$2 sum
+	# one pass: n packets, with MF, at offset 0, first fragments, with DF,
+	# with a bad checksum, and the IDs that start more than one datagram
+	sum=$(pcap_ip "$f" | awk -v key=" src=$A_IP dst=$B_IP proto=6 " '
+		index($0, key) {
+			n++
+			if (/ mf=1 /) mf++
+			if (/ df=1 /) { df++; if (!ex_df) ex_df = $0 }
+			if (/ csum=bad/) { bad++; if (!ex_bad) ex_bad = $0 }
+			if (/ off=0 /) {
+				off0++
+				if (/ mf=1 /) first++
+				match($0, / id=[0-9]+ /)
+				id = substr($0, RSTART + 4, RLENGTH - 5)
+				if (seen[id]++ == 1) dups = dups " " id
+			}
+		}
+		END {
+			printf "n=%d mf=%d off0=%d first=%d df=%d bad=%d\n", n, mf, off0, first, df, bad
+			printf "dups=%s\n", substr(dups, 2)
+			printf "ex_df=%s\nex_bad=%s\n", ex_df, ex_bad
+		}')
+	local n mf off0 first df bad
+	read -r n mf off0 first df bad < <(head -n 1 <<<"$sum" | sed 's/[a-z0-9]*=//g')
+	info "$what: $n packets of A's on R's egress, $mf with MF, $off0 at offset 0 ($first first fragments)"
+	assert_ge $((MB * 1000)) "$n" "$what: packets of A's captured on R's egress"
+	assert_eq 0 "$df" "$what: packets with DF on R's egress ($(sed -n 's/^ex_df=//p' <<<"$sum"))"
+	assert_eq 0 "$bad" "$what: bad header checksums on R's egress ($(sed -n 's/^ex_bad=//p' <<<"$sum"))"
+	assert_ge 1 "$first" "$what: first fragments on R's egress"
+	assert_eq "" "$(sed -n 's/^dups=//p' <<<"$sum" | cut -c1-200)" "$what: IDs used by more than one datagram on R's egress"
+}
+
+capture_note() {
+	local d
+	d=$(sed -n 's/^\([0-9]*\) packets* dropped by kernel.*/\1/p' "$1.log")
+	[ "${d:-0}" = 0 ] || info "tcpdump: $d packets dropped by the kernel in $(basename "$1") (the checks cover the rest)"
+}
+
+# --- 1. GSO/TSO at the sender --------------------------------------------
+nsx "$A" ethtool -K eth0 tso on gso on tx on sg on >/dev/null
+info "A's eth0: $(nsx "$A" ethtool -k eth0 | grep -E '^(tcp-segmentation-offload|generic-segmentation-offload|tx-checksumming):' | tr -s ' \n' ' ')"
+
+# Without a rule the black hole swallows the full-size segments.
+transfer 5001 $((128 << 10)) 4
+info "t=${SECONDS}s: baseline"
+assert_ne $((128 << 10)) "$XFER_LEN" "bytes across the black hole without a rule"
+# A's socket lives on, orphaned, retransmitting: end it (ss -K), so that
+# only the transfers below show in the captures.
+nsx "$A" ss -K dst "$B_IP" dport = :5001 >/dev/null 2>&1 || true
+
+assert_ok "A's OUTPUT rule" ipt "$A" -t mangle -A OUTPUT -p tcp -d "$B_IP" -j CLEARDF
+capture_start "$A" eth0 "$TMPD/gso-a.pcap" -s 96 -B 8192 tcp and src host "$A_IP"
+capture_start "$R" r-s "$TMPD/gso-r.pcap" -s 96 -B 8192 tcp and src host "$A_IP"
+info "t=${SECONDS}s: captures"
+transfer 5002 $((MB << 20)) 60
+info "t=${SECONDS}s: gso transfer"
+capture_stop "$TMPD/gso-a.pcap"
+capture_stop "$TMPD/gso-r.pcap"
+capture_note "$TMPD/gso-a.pcap"
+capture_note "$TMPD/gso-r.pcap"
+info "t=${SECONDS}s: captures stopped"
+assert_eq 0 "$XFER_RC" "sender's exit status (GSO through A's OUTPUT rule)"
+assert_eq $((MB << 20)) "$XFER_LEN" "bytes received (GSO through A's OUTPUT rule)"
+assert_eq "$SUM" "$XFER_SUM" "sha256 of the bytes received (GSO through A's OUTPUT rule)"
+
+lines=$(pcap_ip "$TMPD/gso-a.pcap" | grep " dst=$B_IP " || true)
+big=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^len=/ && substr($i, 5) + 0 > 1500) { n++; break } } END { print n + 0 }' <<<"$lines")
+info "A's link: $(grep -c . <<<"$lines") packets, $big of them GSO packets longer than 1500 bytes"
+assert_ge 1 "$big" "GSO packets on A's link (offloads on)"
+assert_no_match ' df=1 ' "$lines" "DF on A's link"
+assert_no_match 'csum=bad' "$lines" "bad header checksums on A's link"
+check_egress "$TMPD/gso-r.pcap" "GSO"
+info "t=${SECONDS}s: gso checked"
+
+# --- 2. GRO with a fixed ID at R ---------------------------------------------
+assert_ok "delete A's OUTPUT rule" ipt "$A" -t mangle -D OUTPUT -p tcp -d "$B_IP" -j CLEARDF
+nsx "$A" ethtool -K eth0 tso off >/dev/null
+nsx "$M" ethtool -K m-r tso off >/dev/null
+nsx "$R" ethtool -K r-m gro on >/dev/null ||
+	skip "cannot turn GRO on for a veth on this kernel (NAPI without XDP is 5.13+)"
+assert_eq "generic-receive-offload: on" "$(nsx "$R" ethtool -k r-m | grep '^generic-receive-offload:')" "GRO on R's ingress"
+nsx "$M" nft -f - <<EOF
+table ip fixid {
+	chain zeroid {
+		type filter hook forward priority 0; policy accept;
+		ip saddr $A_IP ip daddr $B_IP tcp dport 5003 ip id set 0
+	}
+}
+EOF
+assert_ok "R's PREROUTING rule" ipt "$R" -t mangle -A PREROUTING -j CLEARDF
+capture_start "$R" r-m "$TMPD/gro-in.pcap" -s 96 -B 8192 tcp and src host "$A_IP"
+capture_start "$R" r-s "$TMPD/gro-r.pcap" -s 96 -B 8192 tcp and src host "$A_IP"
+info "t=${SECONDS}s: captures 2"
+transfer 5003 $((MB << 20)) 60
+info "t=${SECONDS}s: gro transfer"
+capture_stop "$TMPD/gro-in.pcap"
+capture_stop "$TMPD/gro-r.pcap"
+capture_note "$TMPD/gro-in.pcap"
+capture_note "$TMPD/gro-r.pcap"
+info "t=${SECONDS}s: captures 2 stopped"
+
+lines=$(pcap_ip "$TMPD/gro-in.pcap" | grep " dst=$B_IP " || true)
+merged=$(awk '/ id=0 df=1 / { for (i = 1; i <= NF; i++) if ($i ~ /^len=/ && substr($i, 5) + 0 > 1500) { n++; break } } END { print n + 0 }' <<<"$lines")
+info "R's ingress after GRO: $(grep -c . <<<"$lines") packets, $merged merged ones with ID 0 and DF (fixed ID)"
+assert_no_match ' id=[1-9]' "$lines" "IDs other than 0 on R's ingress (M's nft rule)"
+assert_ge 1 "$merged" "GRO-merged fixed-ID packets on R's ingress"
+assert_eq 0 "$XFER_RC" "sender's exit status (GRO fixed ID through R's PREROUTING rule)"
+assert_eq $((MB << 20)) "$XFER_LEN" "bytes received (GRO fixed ID through R's PREROUTING rule)"
+assert_eq "$SUM" "$XFER_SUM" "sha256 of the bytes received (GRO fixed ID through R's PREROUTING rule)"
+check_egress "$TMPD/gro-r.pcap" "GRO fixed ID"
+exit 0
