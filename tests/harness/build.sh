@@ -54,7 +54,7 @@ step() {
 }
 
 do_build() {
-	local t0 failed=0 built="" skipped=""
+	local t0 failed=0 built="" skipped="" broken=""
 	t0=$(now_s)
 	mkdir -p "$BUILD_DIR"
 	LOG=$BUILD_DIR/build.log
@@ -79,10 +79,10 @@ do_build() {
 				built="$built module"
 			else
 				echo "==== module: no xt_CLEARDF.ko produced" >>"$LOG"
-				failed=1
+				failed=1 broken="$broken module"
 			fi
 		else
-			failed=1
+			failed=1 broken="$broken module"
 		fi
 	else
 		log "skipping the module: kernel/xt_CLEARDF.c or Kbuild does not exist yet"
@@ -97,11 +97,11 @@ do_build() {
 		else
 			step extension sh -c "cd $SRC && gcc -O2 -g -Wall -Wextra -fPIC -shared \$(pkg-config --cflags xtables) -Iinclude -o userspace-ext/libxt_CLEARDF.so userspace-ext/libxt_CLEARDF.c" && ok=1
 		fi
-		if [ $ok = 1 ] && [ -f "$CHROOT$SRC/userspace-ext/libxt_CLEARDF.so" ]; then
+		if [ "$ok" = 1 ] && [ -f "$CHROOT$SRC/userspace-ext/libxt_CLEARDF.so" ]; then
 			cp "$CHROOT$SRC/userspace-ext/libxt_CLEARDF.so" "$BUILD_DIR/"
 			built="$built extension"
 		else
-			failed=1
+			failed=1 broken="$broken extension"
 		fi
 	else
 		log "skipping the extension: userspace-ext/libxt_CLEARDF.c does not exist yet"
@@ -117,10 +117,10 @@ do_build() {
 		if step "tool $n" gcc $TOOL_CFLAGS -o "$OUT/tools/$n" "$SRC/tests/tools/$n.c"; then
 			ntools=$((ntools + 1))
 		else
-			failed=1
+			failed=1 broken="$broken $n"
 		fi
 	done
-	if [ $ntools -gt 0 ]; then
+	if [ "$ntools" -gt 0 ]; then
 		mkdir -p "$BUILD_DIR/tools"
 		cp "$CHROOT$OUT"/tools/* "$BUILD_DIR/tools/"
 		built="$built tools($ntools)"
@@ -140,16 +140,17 @@ do_build() {
 		SKIPPED="${skipped# }"
 		WARNINGS=$ours
 		FAILED=$failed
+		BROKEN="${broken# }"
 	EOF
 	if [ "$ours" -gt 0 ]; then
 		grep -E "$wre" "$LOG" | sort -u >&2
 	fi
-	if [ $failed != 0 ]; then
+	if [ "$failed" != 0 ]; then
 		grep -E 'error|Error|FAILED' "$LOG" | head -n 40 >&2 || true
 		log "build FAILED (log: $LOG)"
 	fi
-	log "$ROW ($ABI, gcc $CHROOT_GCC): built:${built:- nothing}${skipped:+; skipped:$skipped}; warnings in our code: $ours (all warnings in log: $total); $(elapsed "$t0") s"
-	[ $failed = 0 ] && [ "$ours" = 0 ]
+	log "$ROW ($ABI, gcc $CHROOT_GCC): built:${built:- nothing}${skipped:+; skipped:$skipped}${broken:+; FAILED:$broken}; warnings in our code: $ours (all warnings in log: $total); $(elapsed "$t0") s"
+	[ "$failed" = 0 ] && [ "$ours" = 0 ]
 }
 
-with_lock "$ROW_CACHE/lock" do_build
+with_lock "$ROW_CACHE/lock" do_build; exit
