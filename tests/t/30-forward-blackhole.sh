@@ -79,7 +79,7 @@ traffic() {
 	capture_start "$R" rb "$TMPD/$name-r.pcap" src host "$A_IP"
 
 	PING_RC=0
-	out=$(nsx "$A" ping -M do -s 1400 -c $NPING -i 0.2 -W 2 "$B_IP" 2>&1) || PING_RC=$?
+	out=$(nsx "$A" ping -M "do" -s 1400 -c $NPING -i 0.2 -W 2 "$B_IP" 2>&1) || PING_RC=$?
 	PING_RECV=$(printf '%s\n' "$out" | sed -n 's/.* \([0-9]*\) received.*/\1/p')
 	out=$(nsx "$A" udpseq send -S 1 -D -c $NUDP -s 1400 -w 20000 "$B_IP" "$PORT")
 	UDP_SENT=$(printf '%s\n' "$out" | sed -n 's/^sent stream=1 total=\([0-9]*\) .*/\1/p')
@@ -146,7 +146,7 @@ assert_ge $((NPING + NUDP)) "$n" "PREROUTING rule counter"
 # (the fragments above got fresh checksums from ip_fragment()): B takes it
 # only if CLEARDF's checksum is right.
 capture_start "$R" rb "$TMPD/small-r.pcap" src host "$A_IP"
-assert_ok "ping -M do -s 500 through CLEARDF in PREROUTING" nsx "$A" ping -M do -s 500 -c 2 -i 0.2 -W 3 "$B_IP"
+assert_ok "ping -M do -s 500 through CLEARDF in PREROUTING" nsx "$A" ping -M "do" -s 500 -c 2 -i 0.2 -W 3 "$B_IP"
 capture_stop "$TMPD/small-r.pcap"
 lines=$(pcap_ip "$TMPD/small-r.pcap")
 assert_eq 2 "$(grep -c ' df=0 mf=0 off=0 ihl=5 len=528 ttl=63 csum=ok$' <<<"$lines" || true)" \

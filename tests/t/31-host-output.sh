@@ -69,7 +69,7 @@ traffic() {
 	capture_start "$R2" r2b "$TMPD/$name-r.pcap" src host "$A_IP"
 
 	PING_RC=0
-	out=$(nsx "$A" ping -M do -s 1400 -c $NPING -i 0.2 -W 2 "$B_IP" 2>&1) || PING_RC=$?
+	out=$(nsx "$A" ping -M "do" -s 1400 -c $NPING -i 0.2 -W 2 "$B_IP" 2>&1) || PING_RC=$?
 	PING_RECV=$(printf '%s\n' "$out" | sed -n 's/.* \([0-9]*\) received.*/\1/p')
 	out=$(nsx "$A" udpseq send -S 1 -D -c $NUDP -s 1400 -w 20000 "$B_IP" "$PORT")
 	UDP_SENT=$(printf '%s\n' "$out" | sed -n 's/^sent stream=1 total=\([0-9]*\) .*/\1/p')

@@ -95,6 +95,7 @@ SUM=$(sha256sum <"$TMPD/data" | cut -d' ' -f1)
 transfer() {
 	local port=$1 bytes=$2 tmo=$3 rpid t0 i
 	rm -f "$TMPD/recv"
+	# shellcheck disable=SC2217 # bg is lib.sh's, and nc must not read a tty
 	bg "$B" nc -l "$port" <"/dev/null" >"$TMPD/recv"
 	rpid=$BG_PID
 	wait_for 10 sh -c "ip netns exec $B ss -Hltn 'sport = :$port' | grep -q LISTEN" ||
@@ -102,6 +103,7 @@ transfer() {
 	t0=$(date +%s)
 	XFER_RC=0
 	head -c "$bytes" "$TMPD/data" >"$TMPD/send"
+	# shellcheck disable=SC2016 # expanded by the inner bash
 	nsx "$A" timeout "$tmo" bash -c 'cat "$1" >"/dev/tcp/$2/$3"' _ "$TMPD/send" "$B_IP" "$port" ||
 		XFER_RC=$?
 	# the receiver ends when the sender has closed and everything is in;

@@ -106,7 +106,7 @@ ROUNDS=${CLEARDF_LIFECYCLE_ROUNDS:-8}
 capture_start "$B" eth0 "$TMPD/b.pcap" -s 64 -B 8192 src host "$A_IP"
 for cpu in 0 1; do
 	bg "$B" taskset -c $cpu udpseq recv $((5050 + cpu)) >"$TMPD/recv$cpu"
-	RPID[$cpu]=$BG_PID
+	RPID[cpu]=$BG_PID
 done
 for cpu in 0 1; do
 	wait_for 10 grep -q '^ready' "$TMPD/recv$cpu" || fail "receiver $cpu did not start"
@@ -115,7 +115,7 @@ done
 # changes still get CPU time under TCG
 for cpu in 0 1; do
 	bg "$A" taskset -c $cpu udpseq send -S $cpu -D -c 1000000 -s 1400,200 -w 4000 "$B_IP" $((5050 + cpu)) >"$TMPD/send$cpu"
-	SPID[$cpu]=$BG_PID
+	SPID[cpu]=$BG_PID
 done
 
 # The churn. Rules with and without --keep-id, in R's PREROUTING (runs in
