@@ -66,16 +66,17 @@ counter() {
 }
 
 # traffic NAME: big DF pings and UDP datagrams from A to B, captured on
-# A's link (what A sent) and on R's egress. Sets PING_RC, PING_RECV,
-# UDP_SENT, UDP_GOOD, UDP_CORRUPT; captures in $TMPD/NAME-a.pcap and
-# $TMPD/NAME-r.pcap.
+# R's egress into $TMPD/NAME-r.pcap (and for NAME=pre, the one run where
+# they arrive, on A's link too: what A sent, into $TMPD/NAME-a.pcap).
+# Sets PING_RC, PING_RECV, UDP_SENT, UDP_GOOD, UDP_CORRUPT.
 traffic() {
 	local name=$1 out recv
 	recv=$TMPD/$name.recv
 	bg "$B" udpseq recv "$PORT" >"$recv"
 	local rpid=$BG_PID
 	wait_for 10 grep -q '^ready' "$recv" || fail "udpseq recv did not start"
-	capture_start "$A" eth0 "$TMPD/$name-a.pcap" src host "$A_IP" and dst host "$B_IP"
+	# what A sent matters only when it arrives
+	[ "$name" != pre ] || capture_start "$A" eth0 "$TMPD/$name-a.pcap" src host "$A_IP" and dst host "$B_IP"
 	capture_start "$R" rb "$TMPD/$name-r.pcap" src host "$A_IP"
 
 	PING_RC=0
@@ -86,7 +87,7 @@ traffic() {
 	sleep 0.5
 	kill -TERM "$rpid"
 	wait "$rpid" || true
-	capture_stop "$TMPD/$name-a.pcap"
+	[ "$name" != pre ] || capture_stop "$TMPD/$name-a.pcap"
 	capture_stop "$TMPD/$name-r.pcap"
 	UDP_GOOD=$(sed -n 's/^recv total good=\([0-9]*\) .*/\1/p' "$recv")
 	UDP_CORRUPT=$(sed -n 's/^recv total .* corrupt=\([0-9]*\) .*/\1/p' "$recv")
