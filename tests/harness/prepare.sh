@@ -40,7 +40,8 @@ URI=$(archive_uri)
 # then the package list (a change means installing into the chroot).
 BASE_KEY="recipe=$PREP_RECIPE user=$USER_SUITE kernel=$KERNEL_SUITE uri=$URI"
 PKGS=$(echo "$BUILD_PKGS $GUEST_PKGS" | tr -s ' \n' '  ')
-STAMP_KEY="$BASE_KEY pkgs=$PKGS"
+STAMP_KEY="$BASE_KEY pkgs=$PKGS image=placeholder"
+PLACEHOLDER=cleardf-kernel-image-placeholder
 
 # query in the chroot: the newest ABI of KERNEL_SUITE from its metapackage.
 resolve_abi() {
@@ -59,6 +60,44 @@ pkg_exists() {
 		show "$pkg" >/dev/null 2>&1
 }
 
+# ensure_placeholder DIR ABI: trixie's linux-headers-ABI-amd64 depends on
+# the image (= version). Satisfy that with an empty package that provides
+# it, so that apt never installs a kernel (and initramfs-tools, systemd,
+# udev) into the chroot; remove one that an older recipe installed.
+ensure_placeholder() {
+	local dir=$1 abi=$2 ver tmp
+	# shellcheck disable=SC2016 # a dpkg-query format, not shell
+	if ! in_chroot "$dir" dpkg-query -W -f='${Status}' "$PLACEHOLDER" 2>/dev/null |
+		grep -q 'install ok installed'; then
+		ver=$(in_chroot "$dir" apt-cache -o APT::Default-Release="$KERNEL_SUITE" \
+			show "linux-headers-$abi" | sed -n 's/^Version: //p' | head -n 1)
+		[ -n "$ver" ] || die "no version for linux-headers-$abi"
+		tmp=$(mktemp -d)
+		mkdir -p "$tmp/pkg/DEBIAN"
+		cat >"$tmp/pkg/DEBIAN/control" <<-EOF
+			Package: $PLACEHOLDER
+			Version: 1.0
+			Architecture: all
+			Maintainer: cleardf tests <tests@cleardf.invalid>
+			Provides: linux-image-$abi (= $ver)
+			Description: stands for the kernel image in the cleardf build chroot
+			 The image is unpacked outside the chroot (tests/harness/prepare.sh).
+		EOF
+		dpkg-deb --root-owner-group --build "$tmp/pkg" "$dir/var/cache/$PLACEHOLDER.deb" >/dev/null
+		rm -rf "$tmp"
+		in_chroot "$dir" dpkg -i "/var/cache/$PLACEHOLDER.deb" >>"$ROW_CACHE/mmdebstrap.log" 2>&1 ||
+			die "installing $PLACEHOLDER failed"
+		rm -f "$dir/var/cache/$PLACEHOLDER.deb"
+	fi
+	# shellcheck disable=SC2016 # a dpkg-query format, not shell
+	if in_chroot "$dir" dpkg-query -W -f='${Status}' "linux-image-$abi" "linux-image-$abi-unsigned" 2>/dev/null |
+		grep -q 'install ok installed'; then
+		log "$ROW: removing the kernel image an older recipe installed into the chroot"
+		in_chroot "$dir" apt-get purge -y -q "linux-image-$abi" "linux-image-$abi-unsigned" >>"$ROW_CACHE/mmdebstrap.log" 2>&1 || true
+		in_chroot "$dir" apt-get autoremove --purge -y -q >>"$ROW_CACHE/mmdebstrap.log" 2>&1 || true
+	fi
+}
+
 do_prepare() {
 	if [ "$refresh" = 0 ] && [ -f "$ROW_CACHE/stamp" ] && [ -f "$ROW_CACHE/kernel.env" ] && [ -d "$CHROOT" ]; then
 		local old
@@ -72,6 +111,13 @@ do_prepare() {
 			# shellcheck disable=SC2086 # a list of names
 			in_chroot "$CHROOT" apt-get install -y -q $PKGS >>"$ROW_CACHE/mmdebstrap.log" 2>&1 ||
 				{ tail -n 30 "$ROW_CACHE/mmdebstrap.log" >&2; die "apt-get install into $CHROOT failed"; }
+			local abi
+			# shellcheck source=/dev/null
+			abi=$(. "$ROW_CACHE/kernel.env" && echo "$ABI")
+			ensure_placeholder "$CHROOT" "$abi"
+			in_chroot "$CHROOT" apt-get install -y -q -o APT::Default-Release="$KERNEL_SUITE" \
+				"linux-headers-$abi" >>"$ROW_CACHE/mmdebstrap.log" 2>&1 ||
+				{ tail -n 30 "$ROW_CACHE/mmdebstrap.log" >&2; die "installing linux-headers-$abi failed"; }
 			in_chroot "$CHROOT" apt-get clean >/dev/null
 			printf '%s\n' "$STAMP_KEY" >"$ROW_CACHE/stamp"
 			log "$ROW: cached in $ROW_CACHE (packages updated)"
@@ -107,6 +153,7 @@ do_prepare() {
 
 	abi=$(resolve_abi "$new")
 	log "$ROW: kernel ABI $abi; installing its headers"
+	ensure_placeholder "$new" "$abi"
 	in_chroot "$new" apt-get install -y -q -o APT::Default-Release="$KERNEL_SUITE" \
 		"linux-headers-$abi" >>"$ROW_CACHE/mmdebstrap.log" 2>&1 ||
 		{ tail -n 30 "$ROW_CACHE/mmdebstrap.log" >&2; die "installing linux-headers-$abi failed"; }
