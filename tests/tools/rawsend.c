@@ -13,6 +13,8 @@
  *     -o OFFSET   fragment offset in bytes (multiple of 8)
  *     -O LEN      LEN bytes of IP options (multiple of 4, at most 40):
  *                 NOPs ending with an end-of-list
+ *     -x HEX      these option bytes instead (e.g. 0708040000000000 for an
+ *                 empty Record Route), padded with end-of-list to 4n bytes
  *     -n SIZE     payload bytes after the header (default 64)
  *     -P BYTE     first payload byte; byte i is BYTE + i (default 0)
  *     -t TTL      (default 64)   -T TOS (default 0)
@@ -41,7 +43,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: rawsend [-s SRC] [-p PROTO] [-i ID] [-k STEP] [-D] [-M] [-o OFFSET]\n"
-		"               [-O OPTLEN] [-n SIZE] [-P BYTE] [-t TTL] [-T TOS] [-c COUNT]\n"
+		"               [-O OPTLEN | -x HEX] [-n SIZE] [-P BYTE] [-t TTL] [-T TOS] [-c COUNT]\n"
 		"               [-w MS] [-I IFNAME] [-v] DST\n");
 }
 
@@ -59,6 +61,24 @@ static long num(const char *s, long min, long max, const char *what)
 	return v;
 }
 
+/* hex_bytes: "0708.." into out; -1 if not hex or too long */
+static int hex_bytes(const char *s, uint8_t *out, size_t max, size_t *n)
+{
+	size_t len = strlen(s), i;
+
+	if (len % 2 || len / 2 > max)
+		return -1;
+	for (i = 0; i < len / 2; i++) {
+		unsigned int v;
+
+		if (sscanf(s + 2 * i, "%2x", &v) != 1)
+			return -1;
+		out[i] = (uint8_t)v;
+	}
+	*n = len / 2;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct in_addr src = { 0 }, dst;
@@ -66,12 +86,15 @@ int main(int argc, char **argv)
 	long pattern = 0, ttl = 64, tos = 0, count = 1, wait_ms = 0;
 	int df = 0, mf = 0, verbose = 0, c, fd, one = 1;
 	const char *ifname = NULL;
+	uint8_t opts[40];
+	size_t nopts = 0;
+	int have_hex = 0;
 	struct sockaddr_in sin;
 	unsigned int hlen, total, i;
 	uint8_t *pkt;
 	long n;
 
-	while ((c = getopt(argc, argv, "s:p:i:k:DMo:O:n:P:t:T:c:w:I:vh")) != -1) {
+	while ((c = getopt(argc, argv, "s:p:i:k:DMo:O:x:n:P:t:T:c:w:I:vh")) != -1) {
 		switch (c) {
 		case 's':
 			if (inet_pton(AF_INET, optarg, &src) != 1) {
@@ -86,6 +109,14 @@ int main(int argc, char **argv)
 		case 'M': mf = 1; break;
 		case 'o': off = num(optarg, 0, 65528, "offset"); break;
 		case 'O': optlen = num(optarg, 0, 40, "option length"); break;
+		case 'x':
+			if (hex_bytes(optarg, opts, sizeof(opts), &nopts) < 0) {
+				fprintf(stderr, "rawsend: bad option bytes '%s' (hex, at most 40 bytes)\n", optarg);
+				return 2;
+			}
+			have_hex = 1;
+			optlen = (long)((nopts + 3) / 4 * 4);
+			break;
 		case 'n': size = num(optarg, 0, 65515, "size"); break;
 		case 'P': pattern = num(optarg, 0, 255, "pattern byte"); break;
 		case 't': ttl = num(optarg, 0, 255, "TTL"); break;
@@ -147,8 +178,12 @@ int main(int argc, char **argv)
 	pkt[9] = (uint8_t)proto;
 	memcpy(pkt + 12, &src, 4);
 	memcpy(pkt + 16, &dst, 4);
-	for (i = 20; i < hlen; i++)
-		pkt[i] = i == hlen - 1 ? 0 /* EOL */ : 1 /* NOP */;
+	for (i = 20; i < hlen; i++) {
+		if (have_hex)
+			pkt[i] = i - 20 < nopts ? opts[i - 20] : 0 /* EOL */;
+		else
+			pkt[i] = i == hlen - 1 ? 0 /* EOL */ : 1 /* NOP */;
+	}
 	for (i = 0; i < (unsigned int)size; i++)
 		pkt[hlen + i] = (uint8_t)(pattern + i);
 
