@@ -66,7 +66,7 @@ art_require() {
 
 # art_bridge_nf: net.bridge.bridge-nf-call-iptables=1 on rA and rB (the
 # bridged IPv4 packets traverse the iptables hooks). Sets ART_BRNF_PER_NETNS
-# to yes when it is a per-namespace setting (it is since Linux 5.3: then
+# to yes when it is a per-namespace setting (it is on 6.1, measured: then
 # rB keeps its own value while rA's changes), no when it is one switch for
 # the whole machine (then it is put back as it was when the test ends).
 art_bridge_nf() {

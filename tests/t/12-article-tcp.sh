@@ -73,7 +73,7 @@ read -r e0 p0 < <(art_counters)
 rx0=$(art_stat rA lan0 rx_bytes) rxp0=$(art_stat rA lan0 rx_packets)
 t0=$SECONDS
 rc=0
-transfer "$TMPD/src" 120 "$TMPD/dst" || rc=$?
+transfer "$TMPD/src" 60 "$TMPD/dst" || rc=$?
 dt=$((SECONDS - t0))
 read -r e1 p1 < <(art_counters)
 rx1=$(art_stat rA lan0 rx_bytes) rxp1=$(art_stat rA lan0 rx_packets)

@@ -84,7 +84,7 @@ row=$(art_row)
 mismatch=0
 echo "# Where CLEARDF rescues a 1500-byte DF ping hostA -> hostB on $row ($(uname -r))"
 printf '# %-14s' tunnel
-printf ' %-24s' "${PLACEMENTS[@]}"
+printf ' %-30s' "${PLACEMENTS[@]}"
 echo
 for r in "${ROWS[@]}"; do
 	printf '# %-14s' "$r"
@@ -99,7 +99,7 @@ for r in "${ROWS[@]}"; do
 			c="$m (EXPECTED $e)"
 			mismatch=$((mismatch + 1))
 		fi
-		printf ' %-24s' "$c"
+		printf ' %-30s' "$c"
 	done
 	echo
 done
