@@ -35,7 +35,7 @@ HARNESS_NAME=boot
 main() {
 
 # Bump when the base initramfs recipe changes.
-BASE_RECIPE=3
+BASE_RECIPE=4
 
 usage() { sed -n '2,3p' "$0" | sed 's/^# /usage: /' >&2; exit 2; }
 
@@ -145,7 +145,7 @@ make_base() {
 		find . \( "${prune[@]}" -false \) -prune -o \( -type f \( "${names[@]}" -false \) \) -o -print
 	) | (cd "$CHROOT" && cpio -o -H newc -R 0:0 --quiet) >"$tmp"
 	# the modules (without the host-only lib symlink)
-	(cd "$MODSTAGE" && find . -path ./lib -prune -o -print | cpio -o -H newc -R 0:0 --quiet) >>"$tmp"
+	(cd "$MODSTAGE" && find . \( -path ./lib -type l \) -prune -o -print | cpio -o -H newc -R 0:0 --quiet) >>"$tmp"
 	mv "$tmp" "$BASE_CPIO"
 	printf '%s\n' "$key" >"$BASE_CPIO.key"
 	log "$ROW: base initramfs $(du -h "$BASE_CPIO" | cut -f1) in $(elapsed "$t0") s"
