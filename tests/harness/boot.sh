@@ -21,7 +21,8 @@
 # CLEARDF_TIMEOUT (default 2400) for the whole guest, CLEARDF_TEST_TIMEOUT
 # (per test run, in the guest), CLEARDF_VERBOSE=1 (every test's output),
 # CLEARDF_ALLOW_SKIP=1 (skips do not fail the run), CLEARDF_MEM (MiB, 2048),
-# CLEARDF_SMP (2). CLEARDF_KO / CLEARDF_SO: boot with this xt_CLEARDF.ko /
+# CLEARDF_SMP (2), CLEARDF_ICOUNT (TCG's -icount, e.g. shift=1,sleep=off;
+# boots with CLEARDF_SMP=1 only). CLEARDF_KO / CLEARDF_SO: boot with this xt_CLEARDF.ko /
 # libxt_CLEARDF.so instead of build/<row>/'s (the packaging test's
 # DKMS-built ones: build/debs-artifacts/); the .ko must be for the row's ABI.
 set -euo pipefail
@@ -231,6 +232,9 @@ rm -f "$PAYLOAD.cpio"
 accel=(-accel tcg -cpu max)
 if [ "${CLEARDF_KVM:-0}" = 1 ]; then
 	accel=(-accel kvm -cpu host)
+elif [ -n "${CLEARDF_ICOUNT:-}" ]; then
+	# guest time counts instructions, not the host's time (bench/run.sh)
+	accel+=(-icount "$CLEARDF_ICOUNT")
 fi
 append="console=ttyS0 panic=-1 loglevel=5 random.trust_cpu=on${CLEARDF_APPEND:+ $CLEARDF_APPEND}"
 qemu=(qemu-system-x86_64 "${accel[@]}" -m "${CLEARDF_MEM:-2048}" -smp "${CLEARDF_SMP:-2}"
