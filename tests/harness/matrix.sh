@@ -49,12 +49,12 @@ main() {
 			skipped=$(sed -n 's/^SKIPPED=//p' "$BUILD_DIR/result.env")
 		fi
 		[ $rc = 0 ] && verdict=ok || bad=1
-		lines+=("$(printf '%-19s %-36s %-7s %8s %6s %6s %7s %7ss  %s' \
+		lines+=("$(printf '%-19s %-42s %-7s %8s %6s %6s %7s %7ss  %s' \
 			"$ROW" "$kernel" "$gcc" "$warnings" "$passed" "$failed" "$skipped" "$dt" "$verdict")")
 	done
 
 	{
-		printf '%-19s %-36s %-7s %8s %6s %6s %7s %8s  %s\n' \
+		printf '%-19s %-42s %-7s %8s %6s %6s %7s %8s  %s\n' \
 			row kernel gcc warnings passed failed skipped time result
 		printf '%s\n' "${lines[@]}"
 		echo "total $(elapsed "$t_all") s"
