@@ -212,7 +212,6 @@ fi
 	echo "CLEARDF_USER_SUITE=$USER_SUITE"
 	echo "CLEARDF_ABI=$ABI"
 	echo "export CLEARDF_SRC=/cleardf"
-	echo "CLEARDF_FILTER='${filters[*]:-}'"
 	[ -z "${CLEARDF_TEST_TIMEOUT:-}" ] || echo "export CLEARDF_TEST_TIMEOUT=${CLEARDF_TEST_TIMEOUT}"
 	[ -z "${CLEARDF_VERBOSE:-}" ] || echo "export CLEARDF_VERBOSE=${CLEARDF_VERBOSE}"
 } >"$PAYLOAD/cleardf/config"
@@ -236,7 +235,14 @@ elif [ -n "${CLEARDF_ICOUNT:-}" ]; then
 	# guest time counts instructions, not the host's time (bench/run.sh)
 	accel+=(-icount "$CLEARDF_ICOUNT")
 fi
-append="console=ttyS0 panic=-1 loglevel=5 random.trust_cpu=on${CLEARDF_APPEND:+ $CLEARDF_APPEND}"
+append="console=ttyS0 panic=-1 loglevel=5 random.trust_cpu=on"
+# the test filter travels on the kernel command line: cleardf.filter=a,b
+if [ ${#filters[@]} -gt 0 ]; then
+	local IFS=,
+	append="$append cleardf.filter=${filters[*]}"
+	unset IFS
+fi
+append="$append${CLEARDF_APPEND:+ $CLEARDF_APPEND}"
 qemu=(qemu-system-x86_64 "${accel[@]}" -m "${CLEARDF_MEM:-2048}" -smp "${CLEARDF_SMP:-2}"
 	-nic none -nographic -no-reboot
 	-kernel "$VMLINUZ" -initrd "$INITRD" -append "$append")
