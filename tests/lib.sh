@@ -104,7 +104,7 @@ require_module() {
 require_cleardf() {
 	modinfo xt_CLEARDF >/dev/null 2>&1 || skip "xt_CLEARDF.ko is not in the guest (not built yet?)"
 	local d
-	d=${XTABLES_LIBDIR:-$(pkg-config --variable=xtlibdir xtables 2>/dev/null || echo /usr/lib/x86_64-linux-gnu/xtables)}
+	d=${XTABLES_LIBDIR:-${CLEARDF_XTLIBDIR:-$(pkg-config --variable=xtlibdir xtables 2>/dev/null || echo /usr/lib/x86_64-linux-gnu/xtables)}}
 	[ -e "$d/libxt_CLEARDF.so" ] || skip "libxt_CLEARDF.so is not in $d (not built yet?)"
 	modprobe xt_CLEARDF || fail "modprobe xt_CLEARDF failed"
 }
