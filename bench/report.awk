@@ -202,8 +202,8 @@ END {
 		printf "\n#### Per call: the target functions timed by a test module (bench/kmod)\n\n"
 		printf "| target | ns per call, median (min-max) | vs DSCP --set-dscp 0 | vs DSCP --set-dscp 46 |\n"
 		printf "| --- | --- | --- | --- |\n"
-		d0 = kv(kml["DSCP --set-dscp 0"], "ns_per_call")
-		d46 = kv(kml["DSCP --set-dscp 46"], "ns_per_call")
+		d0 = kv(kml["DSCP --set-dscp 0"], "ns_per_call") + 0
+		d46 = kv(kml["DSCP --set-dscp 46"], "ns_per_call") + 0
 		for (k = 1; k <= nk; k++) {
 			c = kcase[k]
 			if (!(c in kml)) {
@@ -214,7 +214,7 @@ END {
 			r0 = (d0 + 0 > 0) ? sprintf("%.2f", x / d0) : ""
 			r46 = (d46 + 0 > 0) ? sprintf("%.2f", x / d46) : ""
 			printf "| %s | %s (%s-%s) | %s | %s |\n", (c == "null" ? "empty target (the indirect call)" : c), x, kv(kml[c], "min"), kv(kml[c], "max"), r0, r46
-			kns[c] = x
+			kns[c] = x + 0
 		}
 		printf "\nEach case: %s rounds of %s calls on one prepared 92-byte UDP packet with DF, in rotating order, timed in batches of %s calls. Per call: the median batch's time per call minus that of the same loop without the call, so the indirect call is included; median over the rounds (lowest-highest). The loop puts back TOS, DF, ID and checksum before every call (%s ns per iteration on its own). These are nanoseconds of the emulated CPU.\n", kv(kml["CLEARDF"], "rounds"), group(kv(kml["CLEARDF"], "iters")), group(kv(kml["CLEARDF"], "batch")), kv(kml["reset"], "loop_ns")
 		if (d0 + 0 > 0 && d46 + 0 > 0 && ("CLEARDF" in kns) && ("CLEARDF --keep-id" in kns)) {
@@ -226,10 +226,10 @@ END {
 	}
 
 	if (have_ids) {
-		printf "\n#### ID quality: DF datagrams to one destination, IDs as received\n\n"
+		printf "\n#### ID quality: DF datagrams to one destination, IDs as received\n\nThe sender is unconnected, so the kernel gives its DF packets ID 0 (as to a tunnel's outer header): the IDs that arrive are the rule's.\n\n"
 		printf "| variant | datagrams | distinct IDs | repeated within 65,536 | worst window of 65,536 | shortest distance between equal IDs | DF left |\n"
 		printf "| --- | --- | --- | --- | --- | --- | --- |\n"
-		nid = split("cleardf nft nft-id16 nfqueue", idv, " ")
+		nid = split("cleardf cleardf-nft keepid nft nft-id16 nfqueue", idv, " ")
 		for (k = 1; k <= nid; k++) {
 			v = idv[k]
 			if (!(v in idl)) {

@@ -17,7 +17,8 @@
 # Options after ROW go to bench/guest/bench.sh (see there: --rounds,
 # --secs, --ids, --conseq, --parts, ...). BENCH_QUICK=1 makes a short run
 # for development; BENCH_ENTRY=CMD runs CMD (bash) in the guest instead of
-# the benchmark, with the same programs in it (for debugging). The benchmark never fails because the machine is slow;
+# the benchmark, with the same programs in it (for debugging); BENCH_KEEP=1
+# keeps the snapshot and its initramfs. The benchmark never fails because the machine is slow;
 # it fails when a variant could not run at all, or a build or boot fails.
 #
 # The guest is booted from a snapshot of the tree in a temporary directory
@@ -35,8 +36,23 @@ row_arg=${1:-}
 [ $# -eq 0 ] || shift
 resolve_row "$row_arg"
 guest_args=("$@")
+
+# By default the guest's clock counts instructions (QEMU -icount: one
+# instruction every 2 ns of guest time, idle time skipped) on one vCPU, so
+# that the rates do not depend on how busy the host is: on a shared
+# machine, wall-clock rates of a TCG guest vary by a factor of 2 to 5 from
+# one second to the next. BENCH_ICOUNT=0 (or CLEARDF_KVM=1) measures in
+# real time instead, with CLEARDF_SMP vCPUs (default 2) and more rounds.
+ICOUNT=shift=1,sleep=off
+if [ "${BENCH_ICOUNT:-1}" = 0 ] || [ "${CLEARDF_KVM:-0}" = 1 ]; then
+	ICOUNT=""
+	guest_args=(--rounds 25 --secs 1.5 --warm 0.25 --kmod-iters 2000000 --kmod-rounds 11
+		"${guest_args[@]}")
+else
+	export CLEARDF_SMP=1 CLEARDF_ICOUNT=$ICOUNT
+fi
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
-	guest_args=(--rounds 3 --secs 0.5 --warm 0.2 --ids 20000 --conseq 5000 --conseq-rate 1500
+	guest_args=(--rounds 2 --secs 0.5 --warm 0.2 --ids 20000 --conseq 5000 --conseq-rate 1500
 		--kmod-iters 200000 --kmod-rounds 3 "${guest_args[@]}")
 fi
 
@@ -52,7 +68,11 @@ load_kernel_env
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/cleardf-bench.XXXXXX")
 CHROOT_WORK=/build/bench-$ROW-$$
 cleanup() {
-	rm -rf "$WORK"
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then
+		log "keeping $WORK (BENCH_KEEP=1)"
+	else
+		rm -rf "$WORK"
+	fi
 	rm -rf "${CHROOT:?}$CHROOT_WORK"
 }
 trap cleanup EXIT
@@ -121,25 +141,26 @@ log "$ROW: built udpblast, nfqclear, cleardf_bench.ko (gcc $CHROOT_GCC, W=1, no 
 # ---------------------------------------------------------------- boot
 
 # Guest time: generous, from the options (the machine may be slow and
-# busy): about 1 s of setup per measurement besides what it counts.
+# busy). Under icount the guest runs several times slower than real time
+# when the host is loaded, but its idle time costs nothing.
 estimate() {
-	awk -v quick="${BENCH_QUICK:-0}" '
-		BEGIN { r = 25; s = 1.5; w = 0.25; ids = 200000; cq = 50000; rate = 1500; ki = 2000000; kr = 11 }
+	awk -v icount="$ICOUNT" '
+		BEGIN { r = 5; s = 1; w = 0.2; ids = 200000; ki = 1000000; kr = 5 }
 		{
 			for (i = 1; i <= NF; i++) {
 				if ($i == "--rounds") r = $(i + 1)
 				if ($i == "--secs") s = $(i + 1)
 				if ($i == "--warm") w = $(i + 1)
 				if ($i == "--ids") ids = $(i + 1)
-				if ($i == "--conseq") cq = $(i + 1)
-				if ($i == "--conseq-rate") rate = $(i + 1)
 				if ($i == "--kmod-iters") ki = $(i + 1)
 				if ($i == "--kmod-rounds") kr = $(i + 1)
 			}
 		}
 		END {
-			t = 180 + r * 14 * (s + w + 0.2) + 4 * ids / 3000 + 12 * (cq / rate + 5) + 6 * kr * ki / 1e6
-			printf "%d\n", 3 * t + 300
+			# busy guest seconds: setup, rounds of 14 slices, the ID
+			# series, the consequence test (mostly idle), the module
+			t = 120 + r * 14 * (s + w + 0.3) + 4 * ids / 5000 + 120 + 6 * kr * ki * 300e-9
+			printf "%d\n", (icount != "" ? 10 : 3) * t + 600
 		}' <<<"${guest_args[*]:-}"
 }
 timeout_s=${CLEARDF_TIMEOUT:-$(estimate)}
@@ -177,7 +198,14 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 	echo
 	echo "Machine: $(nproc) x $cpu, $(awk '/MemTotal/ { printf "%d GiB", $2 / 1048576 + 0.5 }' /proc/meminfo)," \
 		"Debian $(cat /etc/debian_version 2>/dev/null || echo '?'), QEMU $(qemu-system-x86_64 --version | sed -n '1s/.*version \([^ ]*\).*/\1/p')" \
-		"TCG, guest: ${CLEARDF_SMP:-2} vCPUs, Debian kernel $ABI, $(sed -n 's/^BENCH guest //p' "$OUT/raw.txt" | head -n 1)."
+		"TCG, guest: ${CLEARDF_SMP:-2} vCPU(s), Debian kernel $ABI, $(sed -n 's/^BENCH guest //p' "$OUT/raw.txt" | head -n 1)."
+	if [ -n "$ICOUNT" ]; then
+		echo "Guest time is an instruction count (QEMU -icount $ICOUNT: one instruction = 2 ns," \
+			"idle time skipped), so rates and nanoseconds below are those of a 500-MIPS virtual CPU" \
+			"without caches or pipeline, and do not depend on the host's load."
+	else
+		echo "Guest time is real time: rates depend on the host's load."
+	fi
 	echo "While it ran (${guest_s} s): $load_summary."
 	awk -f "$HERE/report.awk" "$OUT/raw.txt"
 } >"$OUT/results.md"

@@ -30,7 +30,7 @@
  *   verify  counts the datagrams 0..-n-1 delivered intact, delivered
  *           corrupted (hash mismatch, wrong length) and lost.
  *
- *   udpblast ctl [-r ROUNDS] [-d SECS] [-W WARM] [-p PIECE] NAME=CTLFILE...
+ *   udpblast ctl [-r ROUNDS] [-z ROUNDS] [-d SECS] [-W WARM] [-p PIECE] NAME=CTLFILE...
  * is the controller of packet-rate runs: senders started with -g (gated)
  * and receivers in count mode stay up, idle, for the whole run; in each
  * round the controller lets one pair after the other send for WARM + SECS
@@ -40,7 +40,9 @@
  * where X is the median of the rates of the SECS's 100 ms pieces (-p), so
  * that a piece in which the machine did something else (on a busy host,
  * the guest's CPU is taken away now and then) does not count, and Y is
- * simply datagrams / SECS.
+ * simply datagrams / SECS. -z rounds come first as a warm-up (every code
+ * path run once, caches and the emulator's translations filled): printed
+ * as "warmup" lines, not as slices.
  * Back to back, with nothing started in between, so that the pairs of a
  * round are measured under the same conditions. At the end it tells
  * everyone to quit.
@@ -103,7 +105,7 @@ static void usage(FILE *f)
 		"                     [-b BATCH] [-w WINDOW] [-r RATE] [-g] [-c CTLFILE] ADDR PORT\n"
 		"       udpblast recv [-m count|ids|verify] [-c CTLFILE] [-n COUNT] [-i IDLE]\n"
 		"                     [-t SECS] ADDR PORT\n"
-		"       udpblast ctl [-r ROUNDS] [-d SECS] [-W WARM] [-p PIECE] NAME=CTLFILE...\n");
+		"       udpblast ctl [-r ROUNDS] [-z ROUNDS] [-d SECS] [-W WARM] [-p PIECE] NAME=CTLFILE...\n");
 }
 
 static double now(void)
@@ -403,6 +405,12 @@ static int cmd_send(int argc, char **argv)
 				last_progress = now();
 			}
 			inflight = (uint32_t)sent - rc - (uint32_t)lost;
+			if ((int32_t)inflight < 0) {
+				/* given up for lost, but they arrived after all */
+				lost -= (uint32_t)-(int32_t)inflight;
+				STORE(&ctl->lost, lost);
+				inflight = 0;
+			}
 			if ((long)inflight + n <= window || LOAD(&ctl->stop) ||
 			    (gated && LOAD(&ctl->gate) != RUN))
 				break;
@@ -412,8 +420,8 @@ static int cmd_send(int argc, char **argv)
 			if (futex(&ctl->rcvd, FUTEX_WAIT, rc, &ts) < 0 && errno == ETIMEDOUT) {
 				t = now();
 				stalls++;
-				/* nothing for 200 ms: what is in flight is lost */
-				if (t - last_progress > 0.2) {
+				/* nothing for a second: what is in flight is lost */
+				if (t - last_progress > 1.0) {
 					lost += inflight;
 					STORE(&ctl->lost, lost);
 					last_progress = t;
@@ -769,17 +777,18 @@ static int cmp_double(const void *a, const void *b)
 
 static int cmd_ctl(int argc, char **argv)
 {
-	long rounds = 5, r, k, np, ns, maxs;
+	long rounds = 5, r, k, np, ns, maxs, skip = 0;
 	double secs = 2, warm = 0.5, piece = 0.1, *rates;
 	struct pair *p;
 	int c;
 
-	while ((c = getopt(argc, argv, "r:d:W:p:h")) != -1) {
+	while ((c = getopt(argc, argv, "r:d:W:p:z:h")) != -1) {
 		switch (c) {
 		case 'r': rounds = num(optarg, 1, 100000, "rounds"); break;
 		case 'd': secs = fnum(optarg, 0.01, 1e6, "duration"); break;
 		case 'W': warm = fnum(optarg, 0, 1e6, "warm-up"); break;
 		case 'p': piece = fnum(optarg, 0.001, 1e6, "piece"); break;
+		case 'z': skip = num(optarg, 0, 1000, "warm-up rounds"); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -814,9 +823,9 @@ static int cmd_ctl(int argc, char **argv)
 		}
 	}
 
-	for (r = 1; r <= rounds; r++) {
+	for (r = 1 - skip; r <= rounds; r++) {
 		for (k = 0; k < np; k++) {
-			struct pair *x = &p[(k + r - 1) % np];
+			struct pair *x = &p[(k + r - 1 + np * skip) % np];
 			uint32_t r0, r1, ra, rb;
 			double t0, t1, ta, tb, td, med;
 
@@ -846,9 +855,9 @@ static int cmd_ctl(int argc, char **argv)
 			while ((uint32_t)(LOAD(&x->ctl->sent) - LOAD(&x->ctl->lost)) !=
 			       LOAD(&x->ctl->rcvd) && now() - td < 0.5)
 				sleep_s(0.002);
-			printf("slice name=%s round=%ld pps=%.1f mean=%.1f count=%u secs=%.3f pieces=%ld lost=%"
-			       PRIu64 "\n", x->name, r, med, (double)(r1 - r0) / (t1 - t0), r1 - r0,
-			       t1 - t0, ns, LOAD(&x->ctl->lost));
+			printf("%s name=%s round=%ld pps=%.1f mean=%.1f count=%u secs=%.3f pieces=%ld lost=%"
+			       PRIu64 "\n", r > 0 ? "slice" : "warmup", x->name, r, med,
+			       (double)(r1 - r0) / (t1 - t0), r1 - r0, t1 - t0, ns, LOAD(&x->ctl->lost));
 			fflush(stdout);
 		}
 	}

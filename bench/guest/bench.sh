@@ -6,16 +6,16 @@
 # side turns them into tables. Exit status: 0 when every variant ran, 1 when
 # one could not (a missing module, a refused rule, no packet through).
 #
-#   --rounds N      rounds of the packet-rate series (default 25)
-#   --secs S        seconds counted per measurement (default 1.5)
-#   --warm S        warm-up before counting (default 0.25)
+#   --rounds N      rounds of the packet-rate series (default 5)
+#   --secs S        seconds counted per measurement (default 1)
+#   --warm S        warm-up before counting (default 0.2)
 #   --ids N         datagrams per variant for the ID statistics (default 200000)
 #   --conseq N      datagrams per variant and setting of the loss+reorder
 #                   test (default 50000)
 #   --conseq-rate R datagrams/s in that test (default 1500)
 #   --loss P        netem loss in % (default 5)
-#   --kmod-iters N  calls per case and round of the timing module (default 2000000)
-#   --kmod-rounds N rounds of the timing module (default 11)
+#   --kmod-iters N  calls per case and round of the timing module (default 1000000)
+#   --kmod-rounds N rounds of the timing module (default 5)
 #   --parts LIST    comma-separated subset of kmod,pps,ids,conseq (default all)
 #
 # Topology: one sender namespace per variant (bs1..bs8), each with its rule
@@ -34,8 +34,8 @@
 set +e
 set -u -o pipefail
 
-rounds=25 secs=1.5 warm=0.25 ids_n=200000 conseq_n=50000 conseq_rate=1500 loss=5
-kmod_iters=2000000 kmod_rounds=11 parts=kmod,pps,ids,conseq
+rounds=5 secs=1 warm=0.2 ids_n=200000 conseq_n=50000 conseq_rate=1500 loss=5
+kmod_iters=1000000 kmod_rounds=5 parts=kmod,pps,ids,conseq
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--rounds) rounds=$2; shift ;;
@@ -56,9 +56,14 @@ done
 BENCH_DIR=$(cd "$(dirname "$0")/.." && pwd)
 PORT=9000
 WINDOW=256
-# CPU 0 sends; CPU 1 receives and runs the NFQUEUE program.
+# CPU 0 sends; CPU 1 receives and runs the NFQUEUE program (CPU 0 too on
+# a one-CPU guest). All of them SCHED_BATCH: a wakeup never preempts, so
+# on one CPU they take turns in whole batches (the sender until its window
+# is full, then the others until they have nothing to do), the same way
+# every time, instead of switching between patterns at random.
 SND_CPU=0
 RCV_CPU=$(($(nproc) > 1 ? 1 : 0))
+BATCH=(chrt -b 0)
 
 # index name label
 VARIANTS=(
@@ -72,7 +77,7 @@ VARIANTS=(
 	"8 nft-id16 nftables frag-off & 0xbfff, id numgen random mod 65536 << 16"
 )
 PPS_VARIANTS="1 2 3 4 5 6 7"
-IDS_VARIANTS="3 6 8 7"
+IDS_VARIANTS="3 4 5 6 8 7"
 CONSEQ_VARIANTS="1 3 4 6 8 7"
 declare -A VNAME=() BROKEN=()
 for v in "${VARIANTS[@]}"; do
@@ -171,7 +176,7 @@ setup_rule() {
 	nfqueue)
 		# --queue-bypass off: without the program, packets are dropped
 		ip netns exec "$ns" iptables-legacy -w -t mangle -A OUTPUT -j NFQUEUE --queue-num 0 || r=$?
-		ip netns exec "$ns" taskset -c "$RCV_CPU" nfqclear -q 0 -l 8192 >"$TMPD/nfqclear.out" 2>&1 &
+		ip netns exec "$ns" taskset -c "$RCV_CPU" "${BATCH[@]}" nfqclear -q 0 -l 8192 >"$TMPD/nfqclear.out" 2>&1 &
 		nfq_pid=$!
 		_LIB_PIDS+=("$nfq_pid")
 		wait_for 10 grep -q ready "$TMPD/nfqclear.out" || r=1
@@ -230,21 +235,21 @@ if part pps; then
 				dst=$(f_rcv "$i") size=1472 df="df"
 				case ${VNAME[$i]} in none | dscp) df="nodf" ;; esac
 			fi
-			ip netns exec brx taskset -c "$RCV_CPU" udpblast recv -m count -c "$ctl" \
+			ip netns exec brx taskset -c "$RCV_CPU" "${BATCH[@]}" udpblast recv -m count -c "$ctl" \
 				"$dst" $PORT >"$ctl.recv" 2>&1 &
 			pps_pids+=($!)
-			ip netns exec "bs$i" taskset -c "$SND_CPU" udpblast send -g -s $size -D $df \
+			ip netns exec "bs$i" taskset -c "$SND_CPU" "${BATCH[@]}" udpblast send -g -s $size -D $df \
 				-w $WINDOW -c "$ctl" "$dst" $PORT >"$ctl.send" 2>&1 &
 			pps_pids+=($!)
 			pairs+=("$series.${VNAME[$i]}=$ctl")
 		done
 	done
 	_LIB_PIDS+=("${pps_pids[@]}")
-	udpblast ctl -r "$rounds" -d "$secs" -W "$warm" "${pairs[@]}" >"$TMPD/slices" 2>&1 &
+	udpblast ctl -z 1 -r "$rounds" -d "$secs" -W "$warm" "${pairs[@]}" >"$TMPD/slices" 2>&1 &
 	ctl_pid=$!
 	# progress, and the slices as they come (a guest that dies keeps them)
 	tail -n +1 -f "$TMPD/slices" --pid=$ctl_pid | while read -r what name round rest; do
-		[ "$what" = slice ] || { echo "# $what $name $round $rest"; continue; }
+		[ "$what" = slice ] || { echo "# $what $name $round ${rest%% *}"; continue; }
 		name=${name#name=} round=${round#round=}
 		out "pps series=${name%%.*} variant=${name#*.} round=$round $rest"
 	done
@@ -276,11 +281,13 @@ if part ids; then
 	for i in $IDS_VARIANTS; do
 		[ -z "${BROKEN[$i]:-}" ] || continue
 		ctl=$TMPD/ctl.ids.$i
-		ip netns exec brx taskset -c "$RCV_CPU" udpblast recv -m ids -n "$ids_n" -c "$ctl" -i 3 -t 600 \
+		ip netns exec brx taskset -c "$RCV_CPU" "${BATCH[@]}" udpblast recv -m ids -n "$ids_n" -c "$ctl" -i 3 -t 600 \
 			"$(d_rcv "$i")" $PORT >"$ctl.recv" 2>&1 &
 		rpid=$!
-		ip netns exec "bs$i" taskset -c "$SND_CPU" udpblast send -s 64 -D df -w $WINDOW -n "$ids_n" \
-			-c "$ctl" -t 600 "$(d_rcv "$i")" $PORT >"$ctl.send" 2>&1
+		# unconnected: the kernel gives these DF packets ID 0, as to a
+		# tunnel's outer header; what arrives is what the rule wrote
+		ip netns exec "bs$i" taskset -c "$SND_CPU" "${BATCH[@]}" udpblast send -u -s 64 -D df -w $WINDOW \
+			-n "$ids_n" -c "$ctl" -t 600 "$(d_rcv "$i")" $PORT >"$ctl.send" 2>&1
 		wait "$rpid"
 		res=$(grep '^result' "$ctl.recv")
 		if [ -z "$res" ]; then
@@ -323,12 +330,12 @@ if part conseq; then
 			ctl=$TMPD/ctl.conseq.$maxdist.$i
 			ok0=$(snmp_ip ReasmOKs) fails0=$(snmp_ip ReasmFails)
 			ip netns exec brt tc qdisc add dev "r$i" root netem limit 100000 delay 1ms reorder 25% 50% loss "$loss%"
-			ip netns exec brx taskset -c "$RCV_CPU" udpblast recv -m verify -n "$conseq_n" -c "$ctl" -i 2 -t 3600 \
+			ip netns exec brx taskset -c "$RCV_CPU" "${BATCH[@]}" udpblast recv -m verify -n "$conseq_n" -c "$ctl" -i 2 -t 3600 \
 				"$(f_rcv "$i")" $PORT >"$ctl.recv" 2>&1 &
 			rpid=$!
 			# unconnected and without UDP checksum, like a tunnel's
 			# outer header: the kernel gives such DF packets ID 0
-			ip netns exec "bs$i" taskset -c "$SND_CPU" udpblast send -u -Z -k -s 1472 -D $df -n "$conseq_n" \
+			ip netns exec "bs$i" taskset -c "$SND_CPU" "${BATCH[@]}" udpblast send -u -Z -k -s 1472 -D $df -n "$conseq_n" \
 				-b 4 -r "$conseq_rate" -c "$ctl" -t 3600 "$(f_rcv "$i")" $PORT >"$ctl.send" 2>&1
 			wait "$rpid"
 			ip netns exec brt tc qdisc del dev "r$i" root
