@@ -123,3 +123,18 @@ lock_tree_row() {
 		flock 8
 	fi
 }
+
+# safe_rm DIR: rm -rf a chroot, but never through a mount left inside it
+# (an interrupted mmdebstrap can leave /proc or /dev mounted there).
+safe_rm() {
+	local dir=$1 m
+	[ -e "$dir" ] || return 0
+	dir=$(cd "$dir" && pwd -P)
+	while read -r m; do
+		umount -l "$m" 2>/dev/null || true
+	done < <(findmnt -rn -o TARGET | grep -F "$dir/" | sort -r)
+	if findmnt -rn -o TARGET | grep -qF "$dir/"; then
+		die "$dir still has mounts inside; not removing it"
+	fi
+	rm -rf "$dir"
+}

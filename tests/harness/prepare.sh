@@ -127,7 +127,8 @@ do_prepare() {
 	local t0 new abi kpkgs="" p
 	t0=$(now_s)
 	new=$ROW_CACHE/chroot.new
-	rm -rf "$new" "$ROW_CACHE/kernel.new"
+	safe_rm "$new"
+	rm -rf "$ROW_CACHE/kernel.new"
 	rm -f "$ROW_CACHE/stamp"
 
 	local -a mirrors=("deb $URI $USER_SUITE main")
@@ -207,7 +208,8 @@ do_prepare() {
 	[ -f "$new$headers/Makefile" ] || die "headers not at $headers in the chroot"
 	in_chroot "$new" apt-get clean >/dev/null
 
-	rm -rf "$CHROOT" "$KERNEL_DIR"
+	safe_rm "$CHROOT"
+	rm -rf "$KERNEL_DIR"
 	mv "$new" "$CHROOT"
 	mv "$kroot" "$KERNEL_DIR"
 	cat >"$ROW_CACHE/kernel.env" <<-EOF
