@@ -220,7 +220,7 @@ _art_esp_batch() {
 }
 art_esp() {
 	local mode=$1 r
-	require_module esp4 xfrm_user
+	[ -n "$ART_ESP_ALG" ] || require_module esp4 xfrm_user
 	if [ -z "$ART_ESP_ALG" ]; then
 		if _art_esp_batch rA "$mode" gcm 2>/dev/null; then
 			ART_ESP_ALG=gcm

@@ -72,7 +72,6 @@ for t in gretap vxlan gre ipip; do
 	measure_row "$t"
 	if [ "$t" = gretap ]; then
 		for mode in transport tunnel; do
-			art_place none
 			art_esp "$mode"
 			measure_row "esp-$mode"
 			art_esp_flush
