@@ -18,7 +18,7 @@
 # --entry CMD runs CMD (bash) in the guest instead of the suite; the exit
 # status is CMD's. --interactive keeps the terminal attached (for
 # --entry bash). Environment: CLEARDF_KVM=1 uses KVM instead of TCG,
-# CLEARDF_TIMEOUT (default 2400) for the whole guest, CLEARDF_TEST_TIMEOUT
+# CLEARDF_TIMEOUT (default 3600) for the whole guest, CLEARDF_TEST_TIMEOUT
 # (per test run, in the guest), CLEARDF_VERBOSE=1 (every test's output),
 # CLEARDF_ALLOW_SKIP=1 (skips do not fail the run), CLEARDF_MEM (MiB, 2048),
 # CLEARDF_SMP (2), CLEARDF_ICOUNT (TCG's -icount, e.g. shift=1,sleep=off;
@@ -40,7 +40,7 @@ BASE_RECIPE=4
 
 usage() { sed -n '2,3p' "$0" | sed 's/^# /usage: /' >&2; exit 2; }
 
-timeout_s=${CLEARDF_TIMEOUT:-2400}
+timeout_s=${CLEARDF_TIMEOUT:-3600}
 entry=""
 quiet=0
 interactive=0
