@@ -14,12 +14,17 @@
 # lines), results.md (the tables, with date, machine and command),
 # console.txt (the whole guest console), build.log.
 #
+# The guest runs on one vCPU under QEMU's -icount (see ICOUNT below): its
+# clock counts instructions, so that the results do not depend on how busy
+# the host is. BENCH_ICOUNT=0 measures in real time instead.
+#
 # Options after ROW go to bench/guest/bench.sh (see there: --rounds,
 # --secs, --ids, --conseq, --parts, ...). BENCH_QUICK=1 makes a short run
 # for development; BENCH_ENTRY=CMD runs CMD (bash) in the guest instead of
 # the benchmark, with the same programs in it (for debugging); BENCH_KEEP=1
-# keeps the snapshot and its initramfs. The benchmark never fails because the machine is slow;
-# it fails when a variant could not run at all, or a build or boot fails.
+# keeps the snapshot and its initramfs. The benchmark never fails because
+# the machine is slow; it fails when a variant could not run at all, or a
+# build or boot fails.
 #
 # The guest is booted from a snapshot of the tree in a temporary directory
 # (removed at exit), so that its build products and console are its own:

@@ -28,6 +28,10 @@
 # the other send, back to back. No variant shares a namespace with another's
 # tables. Variant 8 (an nft rule that really writes random IDs on nft 1.0.6)
 # only runs in the ID and loss+reorder tests.
+#
+# Rates are those the guest's clock sees: under bench/run.sh's default
+# (QEMU -icount, one vCPU) that clock counts instructions, so the defaults
+# are few and short rounds; in real time on a busy host, use many more.
 
 # shellcheck source=../../tests/lib.sh
 . /cleardf/tests/lib.sh
