@@ -290,12 +290,12 @@ art_place() {
 	ART_PLACEMENT=$1
 }
 
-# art_counters: "TX-ERRORS RULE-PACKETS" of rA: the tunnel device's TX
+# art_counters: "TX-ERRORS RULE-PACKETS RULE-BYTES" of rA: the tunnel device's TX
 # errors and the packets the CLEARDF rules in mangle counted.
 art_counters() {
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	nsx rA bash -c 'e=$(cat /sys/class/net/$1/statistics/tx_errors)
-		p=$("$2" -w -t mangle -L -v -n -x | awk '"'"'$3 == "CLEARDF" { s += $1 } END { print s + 0 }'"'"')
+		p=$("$2" -w -t mangle -L -v -n -x | awk '"'"'$3 == "CLEARDF" { s += $1; b += $2 } END { print s + 0, b + 0 }'"'"')
 		echo "$e $p"' art_counters "$ART_TDEV" "$IPT"
 }
 
@@ -332,7 +332,8 @@ art_bigping() {
 
 # art_measure LABEL [COUNT] [PING-MODE]: the big ping with counters around
 # it. Prints one line for the log and sets RESULT, TXERR (tunnel TX errors
-# on rA during the ping) and RULEPKTS (packets the rule on rA counted).
+# on rA during the ping), RULEPKTS and RULEBYTES (what the rule on rA
+# counted: small frames such as ARP cross the tunnel meanwhile too).
 # hA forgets what path MTU it learned first (the routed tunnels send it
 # "fragmentation needed"): every measurement starts from the same host.
 # ART_COUNTERS=0 skips the counters (TXERR and RULEPKTS are then "?"):
@@ -340,17 +341,18 @@ art_bigping() {
 ART_CELL=""	# name of the cell in the log line (default: the tunnel type)
 ART_COUNTERS=1
 art_measure() {
-	local label=$1 e0=0 e1=0 p0=0 p1=0
+	local label=$1 e0=0 e1=0 p0=0 p1=0 b0=0 b1=0
 	# gretap's drop sends nothing back: rA has no route to hA
 	[ "$ART_TUN" = gretap ] || ip -n hA route flush cache
-	[ "$ART_COUNTERS" = 0 ] || read -r e0 p0 < <(art_counters)
+	[ "$ART_COUNTERS" = 0 ] || read -r e0 p0 b0 < <(art_counters)
 	art_bigping "${2:-3}" "${3:-do}"
-	[ "$ART_COUNTERS" = 0 ] || read -r e1 p1 < <(art_counters)
+	[ "$ART_COUNTERS" = 0 ] || read -r e1 p1 b1 < <(art_counters)
 	TXERR=$((e1 - e0))
 	RULEPKTS=$((p1 - p0))
-	[ "$ART_COUNTERS" = 1 ] || TXERR="?" RULEPKTS="?"
+	RULEBYTES=$((b1 - b0))
+	[ "$ART_COUNTERS" = 1 ] || TXERR="?" RULEPKTS="?" RULEBYTES="?"
 	info "[$SECONDS s] measured: $label cell=${ART_CELL:-$ART_TUN} placement=$ART_PLACEMENT result=$RESULT" \
-		"received=$PING_RECV/$PING_SENT $ART_TDEV-tx_errors=+$TXERR rule-pkts(rA)=+$RULEPKTS"
+		"received=$PING_RECV/$PING_SENT $ART_TDEV-tx_errors=+$TXERR rule-pkts(rA)=+$RULEPKTS rule-bytes(rA)=+$RULEBYTES"
 	if [ "$PING_RECV" != "$PING_SENT" ]; then
 		printf '%s\n' "$PING_OUT" | grep -vE '^(PING|$|---)' | sed 's/^/#     ping: /' | tail -n 4
 	fi

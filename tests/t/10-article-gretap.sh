@@ -44,9 +44,11 @@ out_result=$RESULT
 art_check_expected gretap OUTPUT "$out_result"
 if [ "$out_result" = not-rescued ]; then
 	# Dropped before the outer header existed: the rule never saw them.
-	info "OUTPUT did not rescue: gt0 TX errors +$TXERR, OUTPUT rule counted +$RULEPKTS packets during the big pings"
+	info "OUTPUT did not rescue: gt0 TX errors +$TXERR, OUTPUT rule counted +$RULEPKTS packets, +$RULEBYTES bytes during the big pings"
 	assert_ge 3 "$TXERR" "gt0 TX errors on rA (dropped by the tunnel's MTU check)"
-	assert_eq 0 "$RULEPKTS" "packets the OUTPUT rule saw during the big pings"
+	# Small frames (ARP, neighbour discovery) may cross the tunnel in the
+	# meantime; one big ping's GRE packet alone would be 1538 bytes.
+	assert_le 1499 "$RULEBYTES" "bytes the OUTPUT rule saw during the big pings (none of them reached it)"
 fi
 
 # (c) the placement that works: PREROUTING on the inner packet

@@ -69,13 +69,13 @@ assert_le $((1024 * 1024 - 1)) "$got" "bytes that crossed without CLEARDF (expec
 
 # With CLEARDF in PREROUTING: everything, intact.
 art_place PREROUTING
-read -r e0 p0 < <(art_counters)
+read -r e0 p0 _ < <(art_counters)
 rx0=$(art_stat rA lan0 rx_bytes) rxp0=$(art_stat rA lan0 rx_packets)
 t0=$SECONDS
 rc=0
 transfer "$TMPD/src" 60 "$TMPD/dst" || rc=$?
 dt=$((SECONDS - t0))
-read -r e1 p1 < <(art_counters)
+read -r e1 p1 _ < <(art_counters)
 rx1=$(art_stat rA lan0 rx_bytes) rxp1=$(art_stat rA lan0 rx_packets)
 got=$(stat -c %s "$TMPD/dst")
 sum_dst=$(sha256sum <"$TMPD/dst" | cut -d' ' -f1)
