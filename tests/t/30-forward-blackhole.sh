@@ -157,6 +157,8 @@ assert_eq 2 "$(grep -c ' df=0 mf=0 off=0 ihl=5 len=528 ttl=63 csum=ok$' <<<"$lin
 assert_ok "delete the PREROUTING rule" ipt "$R" -t mangle -D PREROUTING -j CLEARDF
 assert_ok "add the FORWARD rule" ipt "$R" -t mangle -A FORWARD -j CLEARDF
 bh0=$(counter "$R" filter OUTPUT)
+fragfails() { nsx "$R" nstat -asz IpFragFails | awk '$1 == "IpFragFails" { print $2 }'; }
+ff0=$(fragfails)
 traffic fwd
 assert_ne 0 "$PING_RC" "ping -M do -s 1400 with CLEARDF in FORWARD (exit status)"
 assert_eq 0 "$PING_RECV" "ping replies with CLEARDF in FORWARD"
@@ -164,6 +166,8 @@ assert_eq 0 "$UDP_GOOD" "DF datagrams delivered with CLEARDF in FORWARD"
 assert_eq "" "$(pcap_ip "$TMPD/fwd-r.pcap")" "packets of A's on R's egress with CLEARDF in FORWARD"
 # ip_forward() dropped them before the hook: the rule saw nothing
 assert_eq 0 "$(counter "$R" mangle FORWARD)" "FORWARD rule counter (ip_forward() drops before the hook)"
+# ip_forward() counts each such drop in IpFragFails
+assert_eq $((ff0 + NPING + NUDP)) "$(fragfails)" "R's IpFragFails after the FORWARD run (one per big datagram)"
 assert_ge $((bh0 + 1)) "$(counter "$R" filter OUTPUT)" "R's 'fragmentation needed' dropped by the black hole rule"
 
 # --- 4. INPUT is refused, and the kernel log says what to do -------------

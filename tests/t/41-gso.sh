@@ -17,8 +17,9 @@
 #    `-t mangle -A OUTPUT -p tcp -j CLEARDF`, so it sees the GSO packets.
 #    Without the rule the transfer stalls (the black hole). With it:
 #    - the bytes arrive intact (sha256 at both ends);
-#    - on A's link there are GSO packets (longer than the MTU), all with DF
-#      clear and a valid header checksum;
+#    - R receives GSO packets (longer than the MTU) from A, all with DF
+#      clear and a valid header checksum, and sends on every byte of TCP
+#      payload it receives (counted on both sides of R);
 #    - on R's egress every packet of A's has DF clear and a valid header
 #      checksum, and no two datagrams share an ID within the capture: GSO
 #      gives the segments of one packet consecutive IDs from the one in its
@@ -31,7 +32,10 @@
 #    R's `-t mangle -A PREROUTING -j CLEARDF` clears DF, and R must cut the
 #    packet to 1280. inet_gso_segment() refuses a FIXEDID packet without DF
 #    ("fixed ID is invalid if DF bit is not set") and the packet would be
-#    lost: CLEARDF has to drop the FIXEDID mark too. The data must arrive.
+#    lost: CLEARDF has to drop the FIXEDID mark too. The data must arrive,
+#    and R must send on every byte it receives: TCP would deliver all the
+#    data even if R dropped every merged packet, late, by retransmitting
+#    segments that arrive alone and are not merged.
 #    How the fixed IDs are made: A's TCP always builds GSO packets (TCP
 #    always has software GSO), and netfilter in A sees them before they are
 #    cut, so an "ip id set 0" there gives 0, 1, 2, ... With A's TSO off,
@@ -167,10 +171,40 @@ check_egress() {
 	assert_eq "" "$(sed -n 's/^dups=//p' <<<"$sum" | cut -c1-200)" "$what: IDs used by more than one datagram on R's egress"
 }
 
-capture_note() {
+# capture_complete FILE: tcpdump lost nothing of FILE (the byte count below
+# must see every packet).
+capture_complete() {
 	local d
 	d=$(sed -n 's/^\([0-9]*\) packets* dropped by kernel.*/\1/p' "$1.log")
-	[ "${d:-0}" = 0 ] || info "tcpdump: $d packets dropped by the kernel in $(basename "$1") (the checks cover the rest)"
+	assert_eq 0 "${d:-0}" "packets tcpdump dropped in $(basename "$1")"
+}
+
+# tcp_bytes FILE: the TCP payload bytes of A's packets in FILE. A's TCP
+# header is 32 bytes (timestamps) in every segment but the SYN, and a
+# non-first fragment has none: a GSO or GRO packet counts its payload once,
+# and so do its segments once cut (and fragmented). The SYN counts alike on
+# both sides. So when R forwards everything it receives, the count on its
+# ingress equals the count on its egress; a packet R drops shows as a
+# difference even when TCP later retransmits what it carried.
+tcp_bytes() {
+	pcap_ip "$1" | awk -v key=" src=$A_IP dst=$B_IP proto=6 " '
+		index($0, key) {
+			match($0, / len=[0-9]+ /)
+			len = substr($0, RSTART + 5, RLENGTH - 6)
+			sum += / off=0 / ? len - 52 : len - 20
+		}
+		END { print sum + 0 }'
+}
+
+# conservation WHAT IN OUT: R let out the TCP bytes it took in.
+conservation() {
+	local in out
+	capture_complete "$2"
+	capture_complete "$3"
+	in=$(tcp_bytes "$2")
+	out=$(tcp_bytes "$3")
+	info "$1: A's TCP payload on R's ingress $in bytes, on R's egress $out bytes"
+	assert_eq "$in" "$out" "$1: TCP payload bytes R forwarded (egress) = received (ingress)"
 }
 
 # --- 1. GSO/TSO at the sender --------------------------------------------
@@ -186,26 +220,26 @@ assert_ne $((128 << 10)) "$XFER_LEN" "bytes across the black hole without a rule
 nsx "$A" ss -K dst "$B_IP" dport = :5001 >/dev/null 2>&1 || true
 
 assert_ok "A's OUTPUT rule" ipt "$A" -t mangle -A OUTPUT -p tcp -d "$B_IP" -j CLEARDF
-capture_start "$A" eth0 "$TMPD/gso-a.pcap" -s 96 -B 8192 tcp and src host "$A_IP"
-capture_start "$R" r-s "$TMPD/gso-r.pcap" -s 96 -B 8192 tcp and src host "$A_IP"
+capture_start "$R" r-m "$TMPD/gso-in.pcap" -s 96 -B 16384 tcp and src host "$A_IP"
+capture_start "$R" r-s "$TMPD/gso-r.pcap" -s 96 -B 16384 tcp and src host "$A_IP"
 info "t=${SECONDS}s: captures"
 transfer 5002 $((MB << 20)) 60
 info "t=${SECONDS}s: gso transfer"
-capture_stop "$TMPD/gso-a.pcap"
+capture_stop "$TMPD/gso-in.pcap"
 capture_stop "$TMPD/gso-r.pcap"
-capture_note "$TMPD/gso-a.pcap"
-capture_note "$TMPD/gso-r.pcap"
 info "t=${SECONDS}s: captures stopped"
 assert_eq 0 "$XFER_RC" "sender's exit status (GSO through A's OUTPUT rule)"
 assert_eq $((MB << 20)) "$XFER_LEN" "bytes received (GSO through A's OUTPUT rule)"
 assert_eq "$SUM" "$XFER_SUM" "sha256 of the bytes received (GSO through A's OUTPUT rule)"
 
-lines=$(pcap_ip "$TMPD/gso-a.pcap" | grep " dst=$B_IP " || true)
+# R's ingress shows A's packets as A sent them (M forwards them whole).
+lines=$(pcap_ip "$TMPD/gso-in.pcap" | grep " dst=$B_IP " || true)
 big=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^len=/ && substr($i, 5) + 0 > 1500) { n++; break } } END { print n + 0 }' <<<"$lines")
-info "A's link: $(grep -c . <<<"$lines") packets, $big of them GSO packets longer than 1500 bytes"
-assert_ge 1 "$big" "GSO packets on A's link (offloads on)"
-assert_no_match ' df=1 ' "$lines" "DF on A's link"
-assert_no_match 'csum=bad' "$lines" "bad header checksums on A's link"
+info "R's ingress: $(grep -c . <<<"$lines") packets of A's, $big of them GSO packets longer than 1500 bytes"
+assert_ge 1 "$big" "GSO packets from A (offloads on)"
+assert_no_match ' df=1 ' "$lines" "DF on A's packets (A's OUTPUT rule)"
+assert_no_match 'csum=bad' "$lines" "bad header checksums on A's packets"
+conservation "GSO" "$TMPD/gso-in.pcap" "$TMPD/gso-r.pcap"
 check_egress "$TMPD/gso-r.pcap" "GSO"
 info "t=${SECONDS}s: gso checked"
 
@@ -225,24 +259,31 @@ table ip fixid {
 }
 EOF
 assert_ok "R's PREROUTING rule" ipt "$R" -t mangle -A PREROUTING -j CLEARDF
-capture_start "$R" r-m "$TMPD/gro-in.pcap" -s 96 -B 8192 tcp and src host "$A_IP"
-capture_start "$R" r-s "$TMPD/gro-r.pcap" -s 96 -B 8192 tcp and src host "$A_IP"
+capture_start "$R" r-m "$TMPD/gro-in.pcap" -s 96 -B 16384 tcp and src host "$A_IP"
+capture_start "$R" r-s "$TMPD/gro-r.pcap" -s 96 -B 16384 tcp and src host "$A_IP"
 info "t=${SECONDS}s: captures 2"
 transfer 5003 $((MB << 20)) 60
 info "t=${SECONDS}s: gro transfer"
 capture_stop "$TMPD/gro-in.pcap"
 capture_stop "$TMPD/gro-r.pcap"
-capture_note "$TMPD/gro-in.pcap"
-capture_note "$TMPD/gro-r.pcap"
 info "t=${SECONDS}s: captures 2 stopped"
 
 lines=$(pcap_ip "$TMPD/gro-in.pcap" | grep " dst=$B_IP " || true)
 merged=$(awk '/ id=0 df=1 / { for (i = 1; i <= NF; i++) if ($i ~ /^len=/ && substr($i, 5) + 0 > 1500) { n++; break } } END { print n + 0 }' <<<"$lines")
 info "R's ingress after GRO: $(grep -c . <<<"$lines") packets, $merged merged ones with ID 0 and DF (fixed ID)"
 assert_no_match ' id=[1-9]' "$lines" "IDs other than 0 on R's ingress (M's nft rule)"
+if [ "$merged" = 0 ] && [ "$(printf '%s\n' 5.13 "$(uname -r)" | sort -V | head -n 1)" != 5.13 ]; then
+	# veth runs GRO only through NAPI, which before 5.13 it has only with
+	# an XDP program attached: the fixed-ID case cannot be built here.
+	skip "part 1 passed; veth on $(uname -r) does not GRO without XDP (5.13+), so no fixed-ID GSO packet reached R"
+fi
 assert_ge 1 "$merged" "GRO-merged fixed-ID packets on R's ingress"
 assert_eq 0 "$XFER_RC" "sender's exit status (GRO fixed ID through R's PREROUTING rule)"
 assert_eq $((MB << 20)) "$XFER_LEN" "bytes received (GRO fixed ID through R's PREROUTING rule)"
 assert_eq "$SUM" "$XFER_SUM" "sha256 of the bytes received (GRO fixed ID through R's PREROUTING rule)"
+# Without the FIXEDID mark cleared R would drop every merged packet, and
+# TCP would still deliver everything, late, by retransmitting segments
+# that arrive alone (and so are not merged): count bytes, not just time.
+conservation "GRO fixed ID" "$TMPD/gro-in.pcap" "$TMPD/gro-r.pcap"
 check_egress "$TMPD/gro-r.pcap" "GRO fixed ID"
 exit 0
