@@ -10,7 +10,8 @@ pkgs=(
 	dwarves					# pahole: BTF for 6.12+ modules
 	qemu-system-x86				# the test guests (TCG)
 	mmdebstrap				# per-release build and guest roots
-	cpio zstd xz-utils			# initramfs, kernel packages
+	cpio zstd xz-utils kmod		# initramfs, kernel packages, depmod -b
+	debian-archive-keyring			# mmdebstrap verifies the suites
 	git perl				# tree copy, checkpatch
 )
 [ "${CLEARDF_DEPS_EXTRA:-}" ] && read -r -a extra <<<"$CLEARDF_DEPS_EXTRA" && pkgs+=("${extra[@]}")
