@@ -191,7 +191,15 @@ setup_rule() {
 
 for v in "${VARIANTS[@]}"; do
 	read -r i _ <<<"$v"
-	if ! setup_rule "$i"; then
+	if setup_rule "$i"; then
+		continue
+	fi
+	if [ "${VNAME[$i]}" = nft-id16 ]; then
+		# an extra of this benchmark, not a peer: an nft too old for
+		# the shift leaves the row empty, it does not fail the run
+		BROKEN[$i]="not available"
+		info "variant ${VNAME[$i]}: this nft cannot express the rule; its rows stay empty"
+	else
 		broken "$i" "the rule could not be set up"
 	fi
 done
