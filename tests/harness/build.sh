@@ -6,6 +6,7 @@
 #   xt_CLEARDF.ko     make -C /usr/src/linux-headers-ABI M=... W=1 modules
 #   libxt_CLEARDF.so  make extension (or plain gcc if the Makefile lacks it)
 #   tests/tools/*.c   gcc -Wall -Wextra, linked against the row's libc
+#   tests/tools/bpf/*.c  the host's clang -target bpf (bytecode, any row)
 # Products and build.log go to build/<row>/. Prints the number of compiler
 # warnings in our code and fails on any, or on a failed build step.
 # A part whose source does not exist yet is skipped with a message.
@@ -123,8 +124,25 @@ do_build() {
 	if [ "$ntools" -gt 0 ]; then
 		mkdir -p "$BUILD_DIR/tools"
 		cp "$CHROOT$OUT"/tools/* "$BUILD_DIR/tools/"
-		built="$built tools($ntools)"
 	fi
+	# BPF programs: bytecode, the same for every row, so the host's clang
+	# builds them (make deps installs it); the rows' roots have none.
+	for c in "$TREE"/tests/tools/bpf/*.c; do
+		[ -f "$c" ] || continue
+		n=$(basename "$c" .c)
+		mkdir -p "$BUILD_DIR/tools"
+		echo "==== bpf $n: clang -O2 -Wall -Wextra -target bpf" >>"$LOG"
+		# relative source path: its warnings match the pattern below
+		if (cd "$TREE" && clang -O2 -Wall -Wextra -target bpf -c \
+			-o "$BUILD_DIR/tools/$n.o" "tests/tools/bpf/$n.c") >>"$LOG" 2>&1; then
+			echo "==== bpf $n: ok" >>"$LOG"
+			ntools=$((ntools + 1))
+		else
+			echo "==== bpf $n: FAILED" >>"$LOG"
+			failed=1 broken="$broken $n"
+		fi
+	done
+	[ "$ntools" = 0 ] || built="$built tools($ntools)"
 
 	# Warnings in our code: compiler diagnostics located in our sources
 	# (absolute chroot paths or relative ones), and modpost's.
