@@ -2,9 +2,14 @@
 # matrix.sh [ROW...] [-- boot.sh options and filters]
 #
 # `make check-matrix`: check.sh for every row of the matrix (or the rows
-# given), one after the other (a guest wants both cores), then a table:
-# row, kernel, compiler, build warnings, tests passed/failed/skipped, time.
-# Exit status 1 if any row failed to prepare, build or pass.
+# given), then a table: row, kernel, compiler, build warnings, tests
+# passed/failed/skipped, time. Exit status 1 if any row failed to prepare,
+# build or pass.
+#
+# CLEARDF_JOBS=N runs N rows at once (default 2). A TCG guest keeps about
+# one host core busy, so two rows on a 2-core machine take little more than
+# one; each row's output goes to build/<row>/check.log and is printed when
+# the row ends. CLEARDF_JOBS=1 runs them one after the other, output live.
 set -euo pipefail
 HARNESS_NAME=matrix
 # shellcheck source=tests/harness/common.sh
@@ -27,13 +32,46 @@ main() {
 	declare -a lines=()
 	bad=0
 	t_all=$(now_s)
+	jobs=${CLEARDF_JOBS:-2}
+	[[ $jobs =~ ^[1-9][0-9]*$ ]] || die "CLEARDF_JOBS must be a positive number, not '$jobs'"
+	for r in "${rows[@]}"; do
+		resolve_row "$r" # refuse an unknown row before anything runs
+	done
+
+	# Start every row, at most $jobs at a time; each writes its exit
+	# status and time to build/<row>/matrix.env.
+	declare -A pid_row=()
+	running=0
+	# an interrupted matrix stops its rows too
+	trap 'trap - INT TERM; kill $(jobs -p) 2>/dev/null; exit 130' INT TERM
 	for r in "${rows[@]}"; do
 		resolve_row "$r"
-		t0=$(now_s)
-		log "==== $ROW"
-		rc=0
-		"$HARNESS_DIR/check.sh" "$ROW" --quiet "$@" || rc=$?
-		dt=$(elapsed "$t0")
+		mkdir -p "$BUILD_DIR"
+		rm -f "$BUILD_DIR/matrix.env"
+		if [ "$jobs" = 1 ]; then
+			log "==== $ROW"
+			run_row "$ROW" "$BUILD_DIR" "$@"
+			continue
+		fi
+		while [ "$running" -ge "$jobs" ]; do
+			reap_one
+		done
+		log "==== $ROW: started (output: build/$ROW/check.log)"
+		run_row "$ROW" "$BUILD_DIR" "$@" >"$BUILD_DIR/check.log" 2>&1 &
+		pid_row[$!]=$ROW
+		running=$((running + 1))
+	done
+	while [ "$running" -gt 0 ]; do
+		reap_one
+	done
+
+	for r in "${rows[@]}"; do
+		resolve_row "$r"
+		rc=1 dt="?"
+		if [ -r "$BUILD_DIR/matrix.env" ]; then
+			rc=$(sed -n 's/^RC=//p' "$BUILD_DIR/matrix.env")
+			dt=$(sed -n 's/^TIME=//p' "$BUILD_DIR/matrix.env")
+		fi
 		kernel="?" gcc="?" warnings="?" passed="-" failed="-" skipped="-" verdict=FAIL
 		if [ -r "$ROW_CACHE/kernel.env" ]; then
 			kernel=$(sed -n 's/^KERNEL_PKGS=".*=\([^ "]*\)".*/\1/p' "$ROW_CACHE/kernel.env")
@@ -48,7 +86,7 @@ main() {
 			failed=$(sed -n 's/^FAILED=//p' "$BUILD_DIR/result.env")
 			skipped=$(sed -n 's/^SKIPPED=//p' "$BUILD_DIR/result.env")
 		fi
-		[ $rc = 0 ] && verdict=ok || bad=1
+		[ "$rc" = 0 ] && verdict=ok || bad=1
 		lines+=("$(printf '%-19s %-42s %-7s %8s %6s %6s %7s %7ss  %s' \
 			"$ROW" "$kernel" "$gcc" "$warnings" "$passed" "$failed" "$skipped" "$dt" "$verdict")")
 	done
@@ -60,6 +98,32 @@ main() {
 		echo "total $(elapsed "$t_all") s"
 	} | tee "$table"
 	exit $bad
+}
+
+# run_row ROW BUILD_DIR [ARGS...]: check.sh for one row; its exit status
+# and time go to BUILD_DIR/matrix.env.
+run_row() {
+	local row=$1 dir=$2 t0 rc=0
+	shift 2
+	t0=$(now_s)
+	"$HARNESS_DIR/check.sh" "$row" --quiet "$@" || rc=$?
+	printf 'RC=%s\nTIME=%s\n' "$rc" "$(elapsed "$t0")" >"$dir/matrix.env"
+}
+
+# reap_one: wait for a background row to end and print its output.
+reap_one() {
+	local pid="" row
+	wait -n -p pid || true
+	if [ -z "$pid" ]; then
+		running=0 # no child left
+		return 0
+	fi
+	row=${pid_row[$pid]:-}
+	[ -n "$row" ] || return 0
+	unset "pid_row[$pid]"
+	running=$((running - 1))
+	log "==== $row: ended"
+	sed "s/^/$row: /" "$TREE/build/$row/check.log"
 }
 
 main "$@"; exit
