@@ -25,22 +25,6 @@ SRC=/build/cleardf  # in the chroot
 OUT=/build/out
 TOOL_CFLAGS="-O2 -g -Wall -Wextra"
 
-copy_tree() {
-	local dst=$1
-	rm -rf "$dst"
-	mkdir -p "$dst"
-	if git -C "$TREE" rev-parse --git-dir >/dev/null 2>&1; then
-		# tracked + untracked-but-not-ignored files that exist now
-		(cd "$TREE" && git ls-files -co --exclude-standard -z) |
-			(cd "$TREE" && while IFS= read -r -d '' f; do
-				[ -e "$f" ] && [ "${f#build/}" = "$f" ] && printf '%s\0' "$f"
-			done) |
-			(cd "$TREE" && tar --null -T - -cf -) | tar -xf - -C "$dst"
-	else
-		(cd "$TREE" && tar --exclude=./build --exclude=./.git -cf - .) | tar -xf - -C "$dst"
-	fi
-}
-
 # step NAME CMD...: run CMD in the chroot, output appended to the log.
 step() {
 	local name=$1

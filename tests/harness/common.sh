@@ -138,3 +138,21 @@ safe_rm() {
 	fi
 	rm -rf "$dir"
 }
+
+# copy_tree DST: the working tree as it is (tracked and untracked, not
+# ignored files; uncommitted work included), without build/.
+copy_tree() {
+	local dst=$1
+	rm -rf "$dst"
+	mkdir -p "$dst"
+	if git -C "$TREE" rev-parse --git-dir >/dev/null 2>&1; then
+		# tracked + untracked-but-not-ignored files that exist now
+		(cd "$TREE" && git ls-files -co --exclude-standard -z) |
+			(cd "$TREE" && while IFS= read -r -d '' f; do
+				[ -e "$f" ] && [ "${f#build/}" = "$f" ] && printf '%s\0' "$f"
+			done) |
+			(cd "$TREE" && tar --null -T - -cf -) | tar -xf - -C "$dst"
+	else
+		(cd "$TREE" && tar --exclude=./build --exclude=./.git -cf - .) | tar -xf - -C "$dst"
+	fi
+}

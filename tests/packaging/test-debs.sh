@@ -41,7 +41,8 @@
 # Exit 0 = pass, 1 = fail, 4 = skip (not root / not Debian).
 set -euo pipefail
 
-TREE=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=tests/harness/common.sh
+. "$(dirname "$0")/../harness/common.sh" # TREE, copy_tree
 OUT=$TREE/build/debs
 ART=$TREE/build/debs-artifacts
 keep=0 upgrade=1 use_harness=1
@@ -183,22 +184,6 @@ cleanup() {
 trap cleanup EXIT
 
 # ---- 1. build -----------------------------------------------------------
-# copy_tree DST: the working tree as it is (tracked and untracked, not
-# ignored files; uncommitted work included), without build/.
-copy_tree() {
-	local dst=$1
-	rm -rf "$dst"
-	mkdir -p "$dst"
-	if git -C "$TREE" rev-parse --git-dir >/dev/null 2>&1; then
-		(cd "$TREE" && git ls-files -co --exclude-standard -z) |
-			(cd "$TREE" && while IFS= read -r -d '' f; do
-				[ -e "$f" ] && [ "${f#build/}" = "$f" ] && printf '%s\0' "$f"
-			done) |
-			(cd "$TREE" && tar --null -T - -cf -) | tar -xf - -C "$dst"
-	else
-		(cd "$TREE" && tar --exclude=./build --exclude=./.git -cf - .) | tar -xf - -C "$dst"
-	fi
-}
 # build_debs DIR: dpkg-buildpackage in DIR/src; the .debs land in DIR.
 build_debs() {
 	local dir=$1 t0=$SECONDS
