@@ -65,6 +65,7 @@ main() {
 		reap_one
 	done
 
+	t_passed=0 t_failed=0 t_skipped=0
 	for r in "${rows[@]}"; do
 		resolve_row "$r"
 		rc=1 dt="?"
@@ -87,6 +88,14 @@ main() {
 			skipped=$(sed -n 's/^SKIPPED=//p' "$BUILD_DIR/result.env")
 		fi
 		[ "$rc" = 0 ] && verdict=ok || bad=1
+		# a row without results (prepare or build failed, or no summary)
+		# counts as one failure, so that the total never looks clean
+		if [[ $passed =~ ^[0-9]+$ && $failed =~ ^[0-9]+$ && $skipped =~ ^[0-9]+$ ]]; then
+			t_passed=$((t_passed + passed)) t_failed=$((t_failed + failed))
+			t_skipped=$((t_skipped + skipped))
+		else
+			t_failed=$((t_failed + 1))
+		fi
 		lines+=("$(printf '%-19s %-42s %-7s %8s %6s %6s %7s %7ss  %s' \
 			"$ROW" "$kernel" "$gcc" "$warnings" "$passed" "$failed" "$skipped" "$dt" "$verdict")")
 	done
@@ -96,6 +105,7 @@ main() {
 			row kernel gcc warnings passed failed skipped time result
 		printf '%s\n' "${lines[@]}"
 		echo "total $(elapsed "$t_all") s"
+		echo "matrix: $t_passed passed, $t_failed failed, $t_skipped skipped"
 	} | tee "$table"
 	exit $bad
 }
