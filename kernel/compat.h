@@ -27,7 +27,8 @@
  * The kernels of late 2025 that define SKB_GSO_TCP_FIXEDID_INNER made
  * SKB_GSO_TCP_FIXEDID always mean the outermost header. Before, it meant the
  * innermost one: the outer header of an encapsulated skb always got
- * incrementing IDs.
+ * incrementing IDs. (The matrix: absent from 6.12, present in 7.2; the
+ * probe, not the version, decides, so a backport is handled too.)
  */
 static inline unsigned int cleardf_gso_fixedid_outer(const struct sk_buff *skb)
 {
