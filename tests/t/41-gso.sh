@@ -208,6 +208,24 @@ conservation() {
 	assert_eq "$in" "$out" "$1: TCP payload bytes R forwarded (egress) = received (ingress)"
 }
 
+# captured_transfer NAME PORT: the whole data to PORT (transfer), with R's
+# ingress and egress captured to $TMPD/NAME-in.pcap and $TMPD/NAME-r.pcap.
+captured_transfer() {
+	local name=$1 port=$2
+	capture_start "$R" r-m "$TMPD/$name-in.pcap" -s 96 -B 16384 tcp and src host "$A_IP"
+	capture_start "$R" r-s "$TMPD/$name-r.pcap" -s 96 -B 16384 tcp and src host "$A_IP"
+	transfer "$port" $((MB << 20)) 60
+	capture_stop "$TMPD/$name-in.pcap"
+	capture_stop "$TMPD/$name-r.pcap"
+	info "t=${SECONDS}s: $name transfer done, captures stopped"
+}
+
+# count_big: how many of the pcap_ip lines on stdin are longer than 1500
+# bytes (GSO or GRO packets).
+count_big() {
+	awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^len=/ && substr($i, 5) + 0 > 1500) { n++; break } } END { print n + 0 }'
+}
+
 # --- 1. GSO/TSO at the sender --------------------------------------------
 nsx "$A" ethtool -K eth0 tso on gso on tx on sg on >/dev/null
 info "A's eth0: $(nsx "$A" ethtool -k eth0 | grep -E '^(tcp-segmentation-offload|generic-segmentation-offload|tx-checksumming):' | tr -s ' \n' ' ')"
@@ -221,21 +239,14 @@ assert_ne $((128 << 10)) "$XFER_LEN" "bytes across the black hole without a rule
 nsx "$A" ss -K dst "$B_IP" dport = :5001 >/dev/null 2>&1 || true
 
 assert_ok "A's OUTPUT rule" ipt "$A" -t mangle -A OUTPUT -p tcp -d "$B_IP" -j CLEARDF
-capture_start "$R" r-m "$TMPD/gso-in.pcap" -s 96 -B 16384 tcp and src host "$A_IP"
-capture_start "$R" r-s "$TMPD/gso-r.pcap" -s 96 -B 16384 tcp and src host "$A_IP"
-info "t=${SECONDS}s: captures"
-transfer 5002 $((MB << 20)) 60
-info "t=${SECONDS}s: gso transfer"
-capture_stop "$TMPD/gso-in.pcap"
-capture_stop "$TMPD/gso-r.pcap"
-info "t=${SECONDS}s: captures stopped"
+captured_transfer gso 5002
 assert_eq 0 "$XFER_RC" "sender's exit status (GSO through A's OUTPUT rule)"
 assert_eq $((MB << 20)) "$XFER_LEN" "bytes received (GSO through A's OUTPUT rule)"
 assert_eq "$SUM" "$XFER_SUM" "sha256 of the bytes received (GSO through A's OUTPUT rule)"
 
 # R's ingress shows A's packets as A sent them (M forwards them whole).
 lines=$(pcap_ip "$TMPD/gso-in.pcap" | grep " dst=$B_IP " || true)
-big=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^len=/ && substr($i, 5) + 0 > 1500) { n++; break } } END { print n + 0 }' <<<"$lines")
+big=$(count_big <<<"$lines")
 info "R's ingress: $(grep -c . <<<"$lines") packets of A's, $big of them GSO packets longer than 1500 bytes"
 assert_ge 1 "$big" "GSO packets from A (offloads on)"
 assert_no_match ' df=1 ' "$lines" "DF on A's packets (A's OUTPUT rule)"
@@ -267,17 +278,10 @@ table ip fixid {
 }
 EOF
 assert_ok "R's PREROUTING rule" ipt "$R" -t mangle -A PREROUTING -j CLEARDF
-capture_start "$R" r-m "$TMPD/gro-in.pcap" -s 96 -B 16384 tcp and src host "$A_IP"
-capture_start "$R" r-s "$TMPD/gro-r.pcap" -s 96 -B 16384 tcp and src host "$A_IP"
-info "t=${SECONDS}s: captures 2"
-transfer 5003 $((MB << 20)) 60
-info "t=${SECONDS}s: gro transfer"
-capture_stop "$TMPD/gro-in.pcap"
-capture_stop "$TMPD/gro-r.pcap"
-info "t=${SECONDS}s: captures 2 stopped"
+captured_transfer gro 5003
 
 lines=$(pcap_ip "$TMPD/gro-in.pcap" | grep " dst=$B_IP " || true)
-merged=$(awk '/ id=0 df=1 / { for (i = 1; i <= NF; i++) if ($i ~ /^len=/ && substr($i, 5) + 0 > 1500) { n++; break } } END { print n + 0 }' <<<"$lines")
+merged=$({ grep ' id=0 df=1 ' || true; } <<<"$lines" | count_big)
 info "R's ingress after GRO: $(grep -c . <<<"$lines") packets, $merged merged ones with ID 0 and DF (fixed ID)"
 assert_no_match ' id=[1-9]' "$lines" "IDs other than 0 on R's ingress (M's nft rule)"
 assert_ge 1 "$merged" "GRO-merged fixed-ID packets on R's ingress"
