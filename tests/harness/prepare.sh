@@ -98,6 +98,16 @@ ensure_placeholder() {
 	fi
 }
 
+# install_headers DIR ABI: the ABI's headers, from KERNEL_SUITE, into the
+# chroot DIR, with the placeholder standing for the image they depend on.
+install_headers() {
+	local dir=$1 abi=$2
+	ensure_placeholder "$dir" "$abi"
+	in_chroot "$dir" apt-get install -y -q -o APT::Default-Release="$KERNEL_SUITE" \
+		"linux-headers-$abi" >>"$ROW_CACHE/mmdebstrap.log" 2>&1 ||
+		{ tail -n 30 "$ROW_CACHE/mmdebstrap.log" >&2; die "installing linux-headers-$abi failed"; }
+}
+
 do_prepare() {
 	if [ "$refresh" = 0 ] && [ -f "$ROW_CACHE/stamp" ] && [ -f "$ROW_CACHE/kernel.env" ] && [ -d "$CHROOT" ]; then
 		local old
@@ -114,10 +124,7 @@ do_prepare() {
 			local abi
 			# shellcheck source=/dev/null
 			abi=$(. "$ROW_CACHE/kernel.env" && echo "$ABI")
-			ensure_placeholder "$CHROOT" "$abi"
-			in_chroot "$CHROOT" apt-get install -y -q -o APT::Default-Release="$KERNEL_SUITE" \
-				"linux-headers-$abi" >>"$ROW_CACHE/mmdebstrap.log" 2>&1 ||
-				{ tail -n 30 "$ROW_CACHE/mmdebstrap.log" >&2; die "installing linux-headers-$abi failed"; }
+			install_headers "$CHROOT" "$abi"
 			in_chroot "$CHROOT" apt-get clean >/dev/null
 			printf '%s\n' "$STAMP_KEY" >"$ROW_CACHE/stamp"
 			log "$ROW: cached in $ROW_CACHE (packages updated)"
@@ -154,10 +161,7 @@ do_prepare() {
 
 	abi=$(resolve_abi "$new")
 	log "$ROW: kernel ABI $abi; installing its headers"
-	ensure_placeholder "$new" "$abi"
-	in_chroot "$new" apt-get install -y -q -o APT::Default-Release="$KERNEL_SUITE" \
-		"linux-headers-$abi" >>"$ROW_CACHE/mmdebstrap.log" 2>&1 ||
-		{ tail -n 30 "$ROW_CACHE/mmdebstrap.log" >&2; die "installing linux-headers-$abi failed"; }
+	install_headers "$new" "$abi"
 
 	# The image: -unsigned where it exists (bullseye..trixie), the split
 	# linux-binary + linux-modules packages where they exist (newer sid),
