@@ -101,7 +101,7 @@ bench: deps
 
 # checkpatch.pl comes from Debian's linux-source package (make deps).
 checkpatch:
-	tests/harness/checkpatch.sh kernel/xt_CLEARDF.c kernel/compat.h kernel/probes/*.c \
+	tests/harness/checkpatch.sh kernel/xt_CLEARDF.c kernel/compat.h $(wildcard kernel/probes/*.c) \
 		include/linux/netfilter/xt_CLEARDF.h
 
 # ===========================================================================

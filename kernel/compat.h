@@ -6,37 +6,29 @@
  * compiles each kernel/probes/NAME.c against them and writes
  * "#define CLEARDF_HAVE_NAME" into compat-probed.h for each one that builds,
  * so distribution backports are handled like the release that brought the
- * feature. Version numbers only bound the supported range.
+ * feature. Version numbers only bound the supported range (Kbuild).
+ *
+ * Today no branch is needed from 5.10 to 7.x: every interface the target
+ * uses (skb_ensure_writable(), __ip_select_ident(), xt_net(),
+ * SKB_GSO_FRAGLIST, skb_unclone()) has been there, unchanged, since 5.6.
+ *
+ * One decision looks version-dependent and is not: the target clears
+ * SKB_GSO_TCP_FIXEDID whenever it is set.
+ *  - Since "net: gso: Add GSO option to specify IP ID of inner header"
+ *    (SKB_GSO_TCP_FIXEDID_INNER, late 2025; 7.2 in the matrix), the flag
+ *    always pins the outermost header, the one the target just cleared DF
+ *    on: it must go, or inet_gso_segment() refuses the packet.
+ *  - Before (5.10, 6.1, 6.12), on an encapsulated skb, inet_gso_segment()
+ *    reads the flag only at the inner level ("!skb->encapsulation ||
+ *    encap") and the outer header always gets incrementing IDs. Clearing
+ *    it there gives the inner segments incrementing IDs as well, which is
+ *    what GSO does for every stream GRO did not merge with fixed IDs; their
+ *    DF is untouched, so nothing is refused.
+ * So clearing it is right on every kernel, and needs no probe.
  */
 #ifndef _CLEARDF_COMPAT_H
 #define _CLEARDF_COMPAT_H
 
-#include <linux/skbuff.h>
-
 #include "compat-probed.h"
-
-/* The supported range (5.10 to 7.x) is enforced by Kbuild, with a message. */
-
-/*
- * Which gso_type flag pins the IP ID of the header at skb_network_header()
- * (the outermost one), so that GSO would give every segment the same ID.
- * A fixed ID is only valid with DF set: once DF is cleared the flag must go,
- * or inet_gso_segment() drops the packet (where it checks DF) or emits
- * segments that all share one ID (where that check was removed).
- *
- * The kernels of late 2025 that define SKB_GSO_TCP_FIXEDID_INNER made
- * SKB_GSO_TCP_FIXEDID always mean the outermost header. Before, it meant the
- * innermost one: the outer header of an encapsulated skb always got
- * incrementing IDs. (The matrix: absent from 6.12, present in 7.2; the
- * probe, not the version, decides, so a backport is handled too.)
- */
-static inline unsigned int cleardf_gso_fixedid_outer(const struct sk_buff *skb)
-{
-#ifdef CLEARDF_HAVE_GSO_FIXEDID_INNER
-	return SKB_GSO_TCP_FIXEDID;
-#else
-	return skb->encapsulation ? 0 : SKB_GSO_TCP_FIXEDID;
-#endif
-}
 
 #endif /* _CLEARDF_COMPAT_H */

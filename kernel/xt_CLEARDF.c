@@ -22,9 +22,19 @@
 #include "compat.h"
 
 /*
+ * Nothing to clear; or a fragment, whose ID ties it to the other fragments
+ * of its datagram and must not change.
+ */
+static bool cleardf_applies(const struct iphdr *iph)
+{
+	return (iph->frag_off & htons(IP_DF)) && !ip_is_fragment(iph);
+}
+
+/*
  * IDs to reserve for a packet: GSO gives the segments consecutive IDs
- * starting at the one in the header. gso_segs can still be 0 on an skb
- * from an untrusted source; reserve an upper bound then.
+ * starting at the one in the header, and so does this target to the
+ * members of a fraglist skb. gso_segs can still be 0 on an skb from an
+ * untrusted source; reserve an upper bound then.
  */
 static int cleardf_id_count(const struct sk_buff *skb)
 {
@@ -37,70 +47,99 @@ static int cleardf_id_count(const struct sk_buff *skb)
 	return DIV_ROUND_UP(skb->len, shinfo->gso_size);
 }
 
+/*
+ * Each member of a fraglist skb (SKB_GSO_FRAGLIST) is sent with its own IP
+ * header, which GRO left in front of its data: skb_segment_list() does not
+ * copy the head's. A clone (a packet socket's, say) may share that memory.
+ */
+static int cleardf_member_writable(struct sk_buff *skb)
+{
+	if (skb_network_offset(skb) + (int)sizeof(struct iphdr) >
+	    (int)skb_headlen(skb))
+		return -EINVAL;
+	return skb_unclone(skb, GFP_ATOMIC);
+}
+
+static void cleardf_rewrite(struct iphdr *iph, bool new_id, u16 id)
+{
+	__be16 old_frag = iph->frag_off;
+
+	iph->frag_off &= ~htons(IP_DF);
+	csum_replace2(&iph->check, old_frag, iph->frag_off);
+	if (new_id) {
+		csum_replace2(&iph->check, iph->id, htons(id));
+		iph->id = htons(id);
+	}
+}
+
 static unsigned int
 cleardf_tg(struct sk_buff *skb, const struct xt_action_param *par)
 {
 	const struct xt_cleardf_tginfo *info = par->targinfo;
-	const struct iphdr *oiph = ip_hdr(skb);
+	bool new_id = !(info->flags & XT_CLEARDF_KEEP_ID);
+	unsigned int gso_type = 0;
+	struct sk_buff *member;
 	struct iphdr *iph;
-	__be16 old_frag, old_id;
-	unsigned int fixedid;
+	u16 id = 0;
 
-	/*
-	 * Nothing to clear; or a fragment, whose ID ties it to the other
-	 * fragments of its datagram and must not change.
-	 */
-	if (!(oiph->frag_off & htons(IP_DF)) || ip_is_fragment(oiph))
+	if (!cleardf_applies(ip_hdr(skb)))
 		return XT_CONTINUE;
 
+	/* Make everything this writes private first, so a failure changes nothing. */
 	if (skb_ensure_writable(skb, sizeof(struct iphdr)))
 		return NF_DROP;
-	iph = ip_hdr(skb);
-
-	old_frag = iph->frag_off;
-	iph->frag_off &= ~htons(IP_DF);
-	csum_replace2(&iph->check, old_frag, iph->frag_off);
-
-	if (!(info->flags & XT_CLEARDF_KEEP_ID)) {
-		old_id = iph->id;
-		__ip_select_ident(xt_net(par), iph, cleardf_id_count(skb));
-		csum_replace2(&iph->check, old_id, iph->id);
+	if (skb_is_gso(skb))
+		gso_type = skb_shinfo(skb)->gso_type;
+	/* gso_type lives in skb_shared_info, which clones share */
+	if ((gso_type & SKB_GSO_TCP_FIXEDID) && skb_unclone(skb, GFP_ATOMIC))
+		return NF_DROP;
+	if (gso_type & SKB_GSO_FRAGLIST) {
+		skb_walk_frags(skb, member)
+			if (cleardf_member_writable(member))
+				return NF_DROP;
 	}
 
+	iph = ip_hdr(skb);
+	if (new_id) {
+		__ip_select_ident(xt_net(par), iph, cleardf_id_count(skb));
+		id = ntohs(iph->id);
+	}
+	cleardf_rewrite(iph, new_id, id);
+
 	/* segments of a GSO packet must not all repeat one ID now */
-	if (skb_is_gso(skb)) {
-		fixedid = cleardf_gso_fixedid_outer(skb);
-		skb_shinfo(skb)->gso_type &= ~fixedid;
+	if (gso_type & SKB_GSO_TCP_FIXEDID)
+		skb_shinfo(skb)->gso_type &= ~SKB_GSO_TCP_FIXEDID;
+
+	if (gso_type & SKB_GSO_FRAGLIST) {
+		skb_walk_frags(skb, member) {
+			iph = ip_hdr(member);
+			id++;
+			if (cleardf_applies(iph))
+				cleardf_rewrite(iph, new_id, id);
+		}
 	}
 
 	return XT_CONTINUE;
 }
 
+/*
+ * A packet for this host is not sent on, so INPUT is not offered. Declared
+ * here rather than checked in cleardf_tg_check() because nft_compat
+ * enforces .table and .hooks on chains reached through a jump, whose
+ * checkentry sees no hook at all.
+ */
 #define CLEARDF_HOOKS	((1 << NF_INET_PRE_ROUTING) | \
 			 (1 << NF_INET_FORWARD) | \
 			 (1 << NF_INET_LOCAL_OUT) | \
 			 (1 << NF_INET_POST_ROUTING))
 
-/*
- * Table and hooks are checked here rather than through .table and .hooks
- * so that the refusal can say what to do instead.
- */
 static int cleardf_tg_check(const struct xt_tgchk_param *par)
 {
 	const struct xt_cleardf_tginfo *info = par->targinfo;
 
 	if (info->flags & ~XT_CLEARDF_MASK) {
-		pr_info_ratelimited("unknown flags 0x%x: the iptables extension is newer than this module, update the module\n",
+		pr_info_ratelimited("unknown flags 0x%x: update the module to match the iptables extension\n",
 				    info->flags & ~XT_CLEARDF_MASK);
-		return -EINVAL;
-	}
-	if (strcmp(par->table, "mangle") != 0) {
-		pr_info_ratelimited("refused in table %s: CLEARDF rewrites packets, use it in the mangle table (-t mangle)\n",
-				    par->table);
-		return -EINVAL;
-	}
-	if (par->hook_mask & ~CLEARDF_HOOKS) {
-		pr_info_ratelimited("refused in INPUT: packets for this host are not fragmented again; for forwarded packets too big for the egress link use PREROUTING (ip_forward() drops them before FORWARD), for locally sent ones OUTPUT\n");
 		return -EINVAL;
 	}
 	return 0;
@@ -113,7 +152,7 @@ static int cleardf_tg_check(const struct xt_tgchk_param *par)
  */
 static int cleardf_tg6_check(const struct xt_tgchk_param *par)
 {
-	pr_info_ratelimited("refused for IPv6: IPv6 has no DF bit (routers never fragment IPv6), use iptables, not ip6tables\n");
+	pr_info_ratelimited("refused for IPv6: IPv6 has no DF bit, use iptables, not ip6tables\n");
 	return -EINVAL;
 }
 
@@ -128,6 +167,8 @@ static struct xt_target cleardf_tg_reg[] __read_mostly = {
 		.name		= "CLEARDF",
 		.revision	= 0,
 		.family		= NFPROTO_IPV4,
+		.table		= "mangle",
+		.hooks		= CLEARDF_HOOKS,
 		.target		= cleardf_tg,
 		.targetsize	= sizeof(struct xt_cleardf_tginfo),
 		.checkentry	= cleardf_tg_check,
