@@ -11,8 +11,16 @@
 #            libxt_CLEARDF.so in the xtables directory, /init
 # The console goes to build/<row>/console.log (and to the screen unless
 # --quiet). Exit status: 0 only if the summary line was seen with no
-# failure, no unexpected skip, and no BUG/WARNING/Oops/refcount/general
-# protection on the console; 1 otherwise (124 on timeout).
+# failure, no unexpected skip, and none of the kernel reports that
+# tests/guest/klog.sh lists (BUG, WARNING, Oops, UBSAN, RCU stall, ...) on
+# the console; 1 otherwise (124 on timeout).
+#
+# Watchdog: while the guest runs, the console is read every second; when
+# the kernel reports a soft or hard lockup, an RCU stall, a hung task, a
+# panic or an oops (KLOG_FATAL_RE), the guest is ended a few seconds later
+# (CLEARDF_WATCHDOG_GRACE, 5, lets the report finish) and boot.sh fails
+# naming the test that was running (run-suite's "# running:" lines) and
+# printing the report. CLEARDF_WATCHDOG=0 lets such a guest run on.
 #
 # FILTER selects tests by name prefix or glob (see tests/guest/run-suite).
 # --entry CMD runs CMD (bash) in the guest instead of the suite; the exit
@@ -29,6 +37,9 @@ set -euo pipefail
 HARNESS_NAME=boot
 # shellcheck source=tests/harness/common.sh
 . "$(dirname "$0")/common.sh"
+# KLOG_BAD_RE, KLOG_FATAL_RE, KLOG_STAMP_RE (shared with the guest)
+# shellcheck source=tests/guest/klog.sh
+. "$(dirname "$0")/../guest/klog.sh"
 
 # The whole script is this function, run by the last line: bash reads all of
 # it before running any, so an edit of the file (or a checkout) during a
@@ -259,7 +270,8 @@ else
 	# stuck in early boot (seen under TCG on a loaded host): no test has
 	# run yet, so it is killed and booted again, up to boot_retries times.
 	local boot_timeout=${CLEARDF_BOOT_TIMEOUT:-300} boot_retries=${CLEARDF_BOOT_RETRIES:-2}
-	local attempt=0 qpid tpid start now booted
+	local attempt=0 qpid tpid start now booted fatal_at
+	local watchdog=${CLEARDF_WATCHDOG:-1} grace=${CLEARDF_WATCHDOG_GRACE:-5}
 	while :; do
 		: >"$CONSOLE"
 		"${qemu[@]}" </dev/null >"$CONSOLE" 2>&1 &
@@ -269,12 +281,26 @@ else
 			tail -f -n +1 --pid="$qpid" "$CONSOLE" &
 			tpid=$!
 		fi
-		start=$SECONDS booted=0 rc=""
+		start=$SECONDS booted=0 rc="" fatal_at=""
 		while kill -0 "$qpid" 2>/dev/null; do
 			sleep 1
 			now=$((SECONDS - start))
 			if [ $booted = 0 ] && grep -aq '^cleardf-guest: kernel' "$CONSOLE"; then
 				booted=1
+			fi
+			# The watchdog: a lockup, stall, hung task, panic or oops on
+			# the console ends the guest $grace s later (the rest of the
+			# report comes meanwhile).
+			if [ "$watchdog" != 0 ] && [ -z "$fatal_at" ] && fatal_scan "$CONSOLE"; then
+				fatal_at=$now
+				log "$ROW: the kernel reports \"$FATAL_LINE\"${FATAL_TEST:+ while running $FATAL_TEST}: ending the guest in $grace s"
+			fi
+			if [ -n "$fatal_at" ] && [ $((now - fatal_at)) -ge "$grace" ]; then
+				kill "$qpid" 2>/dev/null
+				rc=wedged
+				# before /init, no test has run: boot again, as for a hang
+				[ $booted = 1 ] || rc=boot-hang
+				break
 			fi
 			if [ $booted = 0 ] && [ $now -ge "$boot_timeout" ]; then
 				kill "$qpid" 2>/dev/null
@@ -295,11 +321,15 @@ else
 		fi
 		[ -z "$tpid" ] || wait "$tpid" 2>/dev/null
 		if [ "$rc" = boot-hang ]; then
-			echo "boot.sh: the guest did not reach /init in $boot_timeout s" >>"$CONSOLE"
+			if [ -n "$fatal_at" ]; then
+				echo "boot.sh: the kernel reported a lockup, stall or crash before /init" >>"$CONSOLE"
+			else
+				echo "boot.sh: the guest did not reach /init in $boot_timeout s" >>"$CONSOLE"
+			fi
 			cp "$CONSOLE" "$CONSOLE.hang$attempt"
 			if [ $attempt -lt "$boot_retries" ]; then
 				attempt=$((attempt + 1))
-				log "$ROW: the guest did not reach /init in $boot_timeout s (console kept in $CONSOLE.hang$((attempt - 1))); booting again ($attempt of $boot_retries)"
+				log "$ROW: the guest did not reach /init ($([ -n "$fatal_at" ] && echo "the kernel reported: $FATAL_LINE" || echo "in $boot_timeout s"); console kept in $CONSOLE.hang$((attempt - 1))); booting again ($attempt of $boot_retries)"
 				continue
 			fi
 			rc=125
@@ -315,7 +345,22 @@ dt=$(elapsed "$t0")
 clean=$BUILD_DIR/console.txt
 tr -d '\r\000' <"$CONSOLE" >"$clean"
 problems=()
-if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+# The kernel's first lockup/stall/hung-task/panic/oops report, whether the
+# watchdog ended the guest for it or the guest went down by itself (a
+# panic reboots, and -no-reboot makes QEMU exit).
+fatal=no
+if fatal_scan "$clean"; then
+	fatal=yes
+	printf '%s\n' "$FATAL_TRACE" >"$BUILD_DIR/kernel-report.txt"
+	if [ "$rc" = wedged ]; then
+		problems+=("watchdog: the kernel reported \"$FATAL_LINE\" while running ${FATAL_TEST:-?}; the guest was ended ${grace} s later (report below and in $BUILD_DIR/kernel-report.txt)")
+	else
+		problems+=("the kernel reported \"$FATAL_LINE\" while running ${FATAL_TEST:-?} (report below and in $BUILD_DIR/kernel-report.txt)")
+	fi
+fi
+if [ "$rc" = wedged ]; then
+	[ $fatal = yes ] || problems+=("watchdog: the guest was ended (the report is not in the console any more?)")
+elif [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
 	problems+=("timeout: the guest did not finish in $timeout_s s")
 elif [ "$rc" = 125 ]; then
 	problems+=("the guest never reached /init (early boot hang, $((boot_retries + 1)) tries)")
@@ -324,7 +369,7 @@ elif [ "$rc" != 0 ]; then
 fi
 # Kernel messages carry a [ seconds ] stamp, on the console and in the
 # dmesg dump alike.
-klog_bad=$(grep -a -E '^\[ *[0-9]+\.[0-9]+\] .*(BUG|WARNING|Oops|refcount|general protection)' "$clean" | grep -v 'cleardf-suite:' | sort -u || true)
+klog_bad=$(grep -a -E "^$KLOG_STAMP_RE.*($KLOG_BAD_RE)" "$clean" | grep -v 'cleardf-suite:' | sort -u || true)
 if [ -n "$klog_bad" ]; then
 	problems+=("kernel log: $(printf '%s\n' "$klog_bad" | head -n 5)")
 fi
@@ -334,14 +379,14 @@ passed=0 failed=0 skipped=0
 if [ -n "$entry" ]; then
 	entry_rc=$(sed -n 's/^cleardf-entry-exit: \([0-9]*\)$/\1/p' "$clean" | tail -n 1)
 	if [ -z "$entry_rc" ]; then
-		problems+=("the entry command never finished (hang or crash)")
+		[ $fatal = yes ] || problems+=("the entry command never finished (hang or crash)")
 	elif [ "$entry_rc" != 0 ]; then
 		problems+=("the entry command exited with status $entry_rc")
 	fi
 else
 	summary=$(grep -a -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$clean" | tail -n 1 || true)
 	if [ -z "$summary" ]; then
-		problems+=("no summary line from the guest (hang or crash)")
+		[ $fatal = yes ] || problems+=("no summary line from the guest (hang or crash)")
 	else
 		read -r passed _ failed _ skipped _ <<<"$summary"
 		[ "$failed" = 0 ] || problems+=("$failed failed")
@@ -380,12 +425,43 @@ if [ ${#problems[@]} = 0 ]; then
 	exit 0
 fi
 for p in "${problems[@]}"; do log "$ROW ($ABI): FAILED: $p"; done
+if [ $fatal = yes ]; then
+	log "$ROW ($ABI): the kernel's report:"
+	printf '%s\n' "$FATAL_TRACE" | sed 's/^/    /' >&2
+fi
 log "$ROW ($ABI): ${summary:-no summary}; ${dt} s (console: $CONSOLE)"
 if [ -n "$entry_rc" ] && [ "$entry_rc" != 0 ] && [ ${#problems[@]} = 1 ]; then
 	exit "$entry_rc"
 fi
 [ "$rc" = 124 ] && exit 124
 exit 1
+}
+
+# fatal_scan CONSOLE: finds the kernel's first report of a lockup, RCU
+# stall, hung task, panic or oops (KLOG_FATAL_RE) in the console file. Sets
+# FATAL_LINE (that line, from its time stamp on), FATAL_TEST (the run the
+# last "# running:" line before it names, "between tests (after ...)" when
+# that run had ended, "the --entry command", or "the boot" before /init)
+# and FATAL_TRACE (the kernel lines from there, at most 80). Status 1 when
+# there is no such report.
+fatal_scan() {
+	local f=$1 hit ln last
+	FATAL_LINE="" FATAL_TEST="" FATAL_TRACE=""
+	hit=$(grep -a -n -E "$KLOG_STAMP_RE.*($KLOG_FATAL_RE)" "$f" | grep -av 'cleardf-suite:' | head -n 1 || true)
+	[ -n "$hit" ] || return 1
+	ln=${hit%%:*}
+	FATAL_LINE=$(printf '%s\n' "${hit#*:}" | tr -d '\r\000' | sed -E "s/^.*($KLOG_STAMP_RE)/\1/")
+	last=$(head -n "$ln" "$f" | tr -d '\r\000' |
+		grep -a -E '# running: [0-9]+ - |^(not )?ok [0-9]+ - |^cleardf-guest: (kernel|running /cleardf/entry)' | tail -n 1 || true)
+	case $last in
+	*"# running: "*) FATAL_TEST=${last#*# running: [0-9]* - } ;;
+	"cleardf-guest: running /cleardf/entry"*) FATAL_TEST="the --entry command" ;;
+	"cleardf-guest: kernel"*) FATAL_TEST="the guest's setup (no test had started)" ;;
+	"") FATAL_TEST="the boot (before /init)" ;;
+	*) FATAL_TEST="no test (between tests, after: $last)" ;;
+	esac
+	FATAL_TRACE=$(tail -n +"$ln" "$f" | tr -d '\r\000' | grep -a -E "$KLOG_STAMP_RE" | grep -av 'cleardf-suite:' | head -n 80 || true)
+	return 0
 }
 
 main "$@"; exit
