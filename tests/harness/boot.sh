@@ -349,6 +349,7 @@ problems=()
 # watchdog ended the guest for it or the guest went down by itself (a
 # panic reboots, and -no-reboot makes QEMU exit).
 fatal=no
+rm -f "$BUILD_DIR/kernel-report.txt"
 if fatal_scan "$clean"; then
 	fatal=yes
 	printf '%s\n' "$FATAL_TRACE" >"$BUILD_DIR/kernel-report.txt"
