@@ -39,20 +39,34 @@ has() { grep -qF -- "$2" "$1"; }
 
 # ---------------------------------------------------------------- 1. watchdog
 
-entry1='echo "<0>watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [x:1]" >/dev/kmsg
+# shellcheck disable=SC2016 # expanded in the guest
+entry1='echo "softlockup_all_cpu_backtrace=$(cat /proc/sys/kernel/softlockup_all_cpu_backtrace)"
+echo "<0>watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [x:1]" >/dev/kmsg
 sleep 3600'
 log "1. fake soft lockup, then sleep 3600 (boot.sh must end the guest)"
 t0=$(date +%s)
-rc=0
-CLEARDF_TIMEOUT=600 "$HARNESS_DIR/boot.sh" "$row" --quiet --entry "$entry1" >"$out/1.log" 2>&1 || rc=$?
-dt=$(($(date +%s) - t0))
+# each line of boot.sh's output with the host's time when it came
+set +e
+CLEARDF_TIMEOUT=600 "$HARNESS_DIR/boot.sh" "$row" --quiet --entry "$entry1" 2>&1 |
+	while IFS= read -r l; do printf '%s %s\n' "$(date +%s)" "$l"; done >"$out/1.stamped"
+rc=${PIPESTATUS[0]}
+set -e
+t1=$(date +%s)
+dt=$((t1 - t0))
+cut -d' ' -f2- "$out/1.stamped" >"$out/1.log"
 sed 's/^/    /' "$out/1.log"
-log "1. boot.sh exited with $rc after $dt s"
+seen=$(grep -m1 'the kernel reports' "$out/1.stamped" | cut -d' ' -f1 || true)
+gap=$((t1 - ${seen:-$t0}))
+log "1. boot.sh exited with $rc after $dt s, $gap s after it saw the report"
 check "1. boot.sh exits non-zero (seen $rc)" [ "$rc" != 0 ]
 check "1. boot.sh ends within 90 s, boot included (seen $dt s)" [ "$dt" -lt 90 ]
+check "1. boot.sh saw the report while the guest ran" [ -n "$seen" ]
+check "1. boot.sh ends within 15 s of seeing it (seen $gap s)" [ "$gap" -le 15 ]
 check "1. the verdict says the watchdog ended the guest on the soft lockup" \
 	grep -qE 'FAILED: watchdog: the kernel reported ".*watchdog: BUG: soft lockup - CPU#0 stuck for 22s! \[x:1\]" while running the --entry command' "$out/1.log"
 check "1. the kernel's report is printed" has "$out/1.log" "the kernel's report:"
+console=$(sed -n 's/.*(console: \(.*\))$/\1/p' "$out/1.log" | tail -n 1)
+check "1. the guest's /init set kernel.softlockup_all_cpu_backtrace=1" has "${console%.log}.txt" "softlockup_all_cpu_backtrace=1"
 
 # ---------------------------------------------------------------- 2. kernel-log check
 
@@ -106,7 +120,7 @@ done
 check "2. the control test (BUG, WARNING in its name, harmless line) is ok" grep -qE '^ok [0-9]+ - 99-control-BUG-WARNING$' "$console"
 
 if [ $failures = 0 ]; then
-	log "all checks passed (1: $dt s)"
+	log "all checks passed (1: $dt s, $gap s after the report)"
 	exit 0
 fi
 log "$failures checks failed"
