@@ -5,7 +5,8 @@
 #
 #   A 192.0.2.1 -- R1 -- R2 --(1280)-- B 203.0.113.1
 #
-# R2's "fragmentation needed" is dropped (a PMTUD black hole on R2).
+# R2's "fragmentation needed" is dropped (a PMTUD black hole on R2). M
+# (no address) receives a mirror of A's traffic in part 3.
 #  1. IDs come from the kernel's generator, not from anywhere else: on A,
 #     with `-t mangle -A OUTPUT -p 252 -j CLEARDF`, tests/tools/rawsend
 #     sends 200 datagrams 1 ms apart, DF and not DF in turn, all with ID
@@ -25,7 +26,8 @@
 #     with the skbs that go on to PREROUTING, where CLEARDF rewrites them;
 #     read after the traffic has left R1, the clones still hold the header
 #     A sent (DF, its ID, TTL 64, a valid checksum) while R1's egress has
-#     DF clear and a fresh ID.
+#     DF clear and a fresh ID. The same for a clone made on A's egress by
+#     tc (mirred mirror) and held by a packet socket in a namespace M.
 #  4. FORWARD and POSTROUTING on R1 let R2, one hop later, fragment DF
 #     datagrams it would drop: without a rule nothing arrives; with
 #     CLEARDF in R1's FORWARD, then in R1's POSTROUTING instead, every
@@ -35,17 +37,17 @@
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 
-require_cmd ip tcpdump ethtool "$IPT" pcapip rawsend udpseq pktpeek
+require_cmd ip tc tcpdump ethtool "$IPT" pcapip rawsend udpseq pktpeek
 require_cleardf
-require_module xt_u32
+require_module xt_u32 sch_ingress cls_matchall act_mirred
 
-A=pp-a R1=pp-r1 R2=pp-r2 B=pp-b
+A=pp-a R1=pp-r1 R2=pp-r2 B=pp-b M=pp-m
 A_IP=192.0.2.1 B_IP=203.0.113.1
 PORT=5043
 NUDP=6
 NID=200 MAXSTEP=2000
 
-ns_create "$A" "$R1" "$R2" "$B"
+ns_create "$A" "$R1" "$R2" "$B" "$M"
 veth "$A" eth0 "$R1" r1a
 veth "$R1" r1b "$R2" r2a
 veth "$R2" r2b "$B" eth0 1280
@@ -113,29 +115,42 @@ assert_eq 0 "$c_df" "u32 match on DF after CLEARDF"
 assert_eq $NID "$c_nodf" "u32 match on DF clear after CLEARDF"
 
 # --- 3. a clone shares the data: CLEARDF must not write into it --------------
+# Two clones of each datagram: the packet socket's on R1's ingress, and one
+# made on A by tc (mirred mirror on A's egress, to a veth whose other end,
+# in M, has a packet socket of its own).
 ipt "$R1" -t mangle -A PREROUTING -p 253 -j CLEARDF
-bg "$R1" pktpeek -t 60 r1a >"$TMPD/peek.txt"
-wait_for 10 grep -q '^ready' "$TMPD/peek.txt" || fail "pktpeek did not start"
-peek_pid=$(sed -n 's/^ready pid=//p' "$TMPD/peek.txt")
+veth "$A" mir0 "$M" mir1
+nsx "$A" tc qdisc add dev eth0 clsact
+nsx "$A" tc filter add dev eth0 egress protocol ip matchall action mirred egress mirror dev mir0
+declare -A PEEK_PID=()
+for at in "$R1 r1a" "$M mir1"; do
+	read -r ns ifc <<<"$at"
+	bg "$ns" pktpeek -t 60 "$ifc" >"$TMPD/peek-$ns.txt"
+	wait_for 10 grep -q '^ready' "$TMPD/peek-$ns.txt" || fail "pktpeek in $ns did not start"
+	PEEK_PID[$ns]=$(sed -n 's/^ready pid=//p' "$TMPD/peek-$ns.txt")
+done
 capture_start "$R1" r1b "$TMPD/r1-egress.pcap" ip proto 253
 assert_ok "rawsend, 3 DF datagrams" nsx "$A" rawsend -s "$A_IP" -p 253 -D -i 0x1234 -k 1 -c 3 -n 200 "$B_IP"
 capture_stop "$TMPD/r1-egress.pcap"
-kill -USR1 "$peek_pid"
-wait_for 10 grep -q '^done' "$TMPD/peek.txt" || fail "pktpeek did not finish"
-peek=$(grep " src=$A_IP .* proto=253 " "$TMPD/peek.txt" || true)
 egress=$(pcap_ip "$TMPD/r1-egress.pcap")
-info "held by the packet socket on R1's ingress, read afterwards:"
-indent <<<"$peek"
 info "on R1's egress:"
 indent <<<"$egress"
-for id in 4660 4661 4662; do
-	assert_eq 1 "$(grep -c " id=$id df=1 mf=0 off=0 ihl=5 len=220 ttl=64 csum=ok$" <<<"$peek" || true)" \
-		"the packet socket's copy of datagram $id: as A sent it (DF, ID $id, TTL 64, checksum valid)"
-done
-assert_eq 3 "$(grep -c . <<<"$peek")" "datagrams held by the packet socket"
 assert_eq 3 "$(grep -c ' df=0 mf=0 off=0 ihl=5 len=220 ttl=63 csum=ok$' <<<"$egress" || true)" \
 	"datagrams on R1's egress with DF clear, TTL 63, checksum valid"
 assert_no_match ' id=(4660|4661|4662) ' "$egress" "A's IDs on R1's egress (CLEARDF gives fresh ones)"
+for ns in "$R1" "$M"; do
+	kill -USR1 "${PEEK_PID[$ns]}"
+	wait_for 10 grep -q '^done' "$TMPD/peek-$ns.txt" || fail "pktpeek in $ns did not finish"
+	peek=$(grep " src=$A_IP .* proto=253 " "$TMPD/peek-$ns.txt" || true)
+	info "held by the packet socket in $ns, read afterwards:"
+	indent <<<"$peek"
+	for id in 4660 4661 4662; do
+		assert_eq 1 "$(grep -c " id=$id df=1 mf=0 off=0 ihl=5 len=220 ttl=64 csum=ok$" <<<"$peek" || true)" \
+			"$ns's packet socket's copy of datagram $id: as A sent it (DF, ID $id, TTL 64, checksum valid)"
+	done
+	assert_eq 3 "$(grep -c . <<<"$peek")" "datagrams held by the packet socket in $ns"
+done
+nsx "$A" tc qdisc del dev eth0 clsact
 ipt "$R1" -t mangle -D PREROUTING -p 253 -j CLEARDF
 
 # --- 4. FORWARD and POSTROUTING rules, and a router one hop later -------------
