@@ -20,7 +20,10 @@
 #  - fragments with DF (MF set, a non-zero offset, both): untouched;
 #  - DF: DF cleared, a fresh ID, checksum valid (recomputed here from the
 #    expected header), everything else untouched;
-#  - IP options (ihl 7 and the maximum, 15): the same, options intact;
+#  - IP options (ihl 7 and the maximum, 15, and a Record Route option with
+#    an address in it): the same, options intact byte for byte;
+#  - the reserved flag bit (0x8000): kept, whether DF is cleared or the
+#    packet is left alone;
 #  - ID 0 with DF (what Linux gives unconnected DF packets): a non-zero ID,
 #    a different one for each packet;
 #  - --keep-id: DF cleared, ID untouched (0 stays 0), checksum valid;
@@ -67,21 +70,29 @@ csum() {
 	printf '%04x' $((~s & 0xffff))
 }
 
-# mkpkt TOS ID DF MF OFFSET PROTO OPTLEN PATTERN: the packet rawsend sends
-# with these options (-T -i -D -M -o -p -O -P, -t $TTL -n $SIZE), in hex,
-# with the total length and checksum the kernel puts in.
+# mkpkt TOS ID DF MF OFFSET PROTO OPTLEN PATTERN RESERVED: the packet
+# rawsend sends with these options (-T -i -D -M -o -p -O -P -R, -t $TTL -n
+# $SIZE), in hex, with the total length and checksum the kernel puts in.
+# OPTLEN xHEX stands for -x HEX: these option bytes, padded with zeros.
 mkpkt() {
-	local tos=$1 id=$2 df=$3 mf=$4 off=$5 proto=$6 optlen=$7 pat=$8
-	local hl=$((20 + optlen)) i b h opts="" pl=""
-	for ((i = 20; i < hl; i++)); do
-		if ((i == hl - 1)); then opts+=00; else opts+=01; fi
-	done
+	local tos=$1 id=$2 df=$3 mf=$4 off=$5 proto=$6 optlen=$7 pat=$8 rs=$9
+	local hl i b h opts="" pl=""
+	if [[ $optlen == x* ]]; then
+		opts=${optlen#x}
+		while ((${#opts} % 8)); do opts+=00; done
+		hl=$((20 + ${#opts} / 2))
+	else
+		hl=$((20 + optlen))
+		for ((i = 20; i < hl; i++)); do
+			if ((i == hl - 1)); then opts+=00; else opts+=01; fi
+		done
+	fi
 	for ((i = 0; i < SIZE; i++)); do
 		printf -v b '%02x' $(((pat + i) & 255))
 		pl+=$b
 	done
 	printf -v h '4%x%02x%04x%04x%04x%02x%02x0000%s%s%s' $((hl / 4)) "$tos" $((hl + SIZE)) "$id" \
-		$(((df << 14) | (mf << 13) | (off / 8))) "$TTL" "$proto" "$SRC_HEX" "$DST_HEX" "$opts"
+		$(((rs << 15) | (df << 14) | (mf << 13) | (off / 8))) "$TTL" "$proto" "$SRC_HEX" "$DST_HEX" "$opts"
 	echo "${h:0:20}$(csum "$h")${h:24}$pl"
 }
 
@@ -150,12 +161,16 @@ CASES=(
 	"frag-mf-offset  253 0x00 0x4545 DM 8    0  same"
 	"options         253 0x08 0x5555 D  0    8  fresh"
 	"options-max     253 0x00 0x5656 D  0    40 fresh"
+	"options-rr      253 0x00 0x5757 D  0    x070b08c0000201c633640100 fresh"
+	"reserved        253 0x00 0x5858 DR 0    0  fresh"
+	"reserved-dfclr  253 0x00 0x5959 R  0    0  same"
 	"id0-1           253 0x00 0      D  0    0  fresh"
 	"id0-2           253 0x00 0      D  0    0  fresh"
 	"id0-3           253 0x00 0      D  0    0  fresh"
 	"keepid          254 0x00 0x6666 D  0    0  keep"
 	"keepid-id0      254 0x00 0      D  0    0  keep"
 	"keepid-options  254 0x04 0x6868 D  0    12 keep"
+	"keepid-reserved 254 0x00 0x6969 DR 0    0  keep"
 	"keepid-frag     254 0x00 0x7777 DM 0    0  same"
 	"keepid-dfclear  254 0x00 0x7878 -  0    0  same"
 )
@@ -166,13 +181,15 @@ i=0
 for c in "${CASES[@]}"; do
 	read -r name proto tos id flags off optlen expect <<<"$c"
 	i=$((i + 1))
-	pat=$((i * 16))
-	df=0 mf=0 args=()
+	pat=$((i * 12))
+	df=0 mf=0 rs=0 args=()
 	if [[ $flags == *D* ]]; then df=1; args+=(-D); fi
 	if [[ $flags == *M* ]]; then mf=1; args+=(-M); fi
+	if [[ $flags == *R* ]]; then rs=1; args+=(-R); fi
+	if [[ $optlen == x* ]]; then args+=(-x "${optlen#x}"); else args+=(-O "$optlen"); fi
 	assert_ok "rawsend ($name)" nsx "$A" rawsend -s "$A_IP" -p "$proto" -T "$tos" -i "$id" \
-		"${args[@]}" -o "$off" -O "$optlen" -P "$pat" -t "$TTL" -n "$SIZE" "$B_IP"
-	WANT[$pat]=$(mkpkt "$tos" "$id" $df $mf "$off" "$proto" "$optlen" "$pat")
+		"${args[@]}" -o "$off" -P "$pat" -t "$TTL" -n "$SIZE" "$B_IP"
+	WANT[$pat]=$(mkpkt "$tos" "$id" $df $mf "$off" "$proto" "$optlen" "$pat" $rs)
 done
 capture_stop "$TMPD/b.pcap"
 
@@ -199,7 +216,7 @@ id0s=()
 for c in "${CASES[@]}"; do
 	read -r name proto tos id flags off optlen expect <<<"$c"
 	i=$((i + 1))
-	pat=$((i * 16))
+	pat=$((i * 12))
 	want=${WANT[$pat]}
 	seen=${SEEN[$pat]:-}
 	[ -n "$seen" ] || fail "$name: no packet captured"

@@ -10,6 +10,8 @@
  *                 it does for packets without DF)
  *     -k STEP     add STEP to the ID after each packet (default 0)
  *     -D          set DF         -M  set MF
+ *     -a          alternate: the 2nd, 4th, ... packet has DF flipped
+ *     -R          set the reserved flag bit (0x8000 of the fragment field)
  *     -o OFFSET   fragment offset in bytes (multiple of 8)
  *     -O LEN      LEN bytes of IP options (multiple of 4, at most 40):
  *                 NOPs ending with an end-of-list
@@ -42,9 +44,9 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: rawsend [-s SRC] [-p PROTO] [-i ID] [-k STEP] [-D] [-M] [-o OFFSET]\n"
-		"               [-O OPTLEN | -x HEX] [-n SIZE] [-P BYTE] [-t TTL] [-T TOS] [-c COUNT]\n"
-		"               [-w MS] [-I IFNAME] [-v] DST\n");
+		"usage: rawsend [-s SRC] [-p PROTO] [-i ID] [-k STEP] [-D] [-a] [-M] [-R]\n"
+		"               [-o OFFSET] [-O OPTLEN | -x HEX] [-n SIZE] [-P BYTE] [-t TTL] [-T TOS]\n"
+		"               [-c COUNT] [-w MS] [-I IFNAME] [-v] DST\n");
 }
 
 static long num(const char *s, long min, long max, const char *what)
@@ -84,7 +86,7 @@ int main(int argc, char **argv)
 	struct in_addr src = { 0 }, dst;
 	long proto = 253, id = 0, step = 0, off = 0, optlen = 0, size = 64;
 	long pattern = 0, ttl = 64, tos = 0, count = 1, wait_ms = 0;
-	int df = 0, mf = 0, verbose = 0, c, fd, one = 1;
+	int df = 0, mf = 0, rs = 0, alt = 0, verbose = 0, c, fd, one = 1;
 	const char *ifname = NULL;
 	uint8_t opts[40];
 	size_t nopts = 0;
@@ -94,7 +96,7 @@ int main(int argc, char **argv)
 	uint8_t *pkt;
 	long n;
 
-	while ((c = getopt(argc, argv, "s:p:i:k:DMo:O:x:n:P:t:T:c:w:I:vh")) != -1) {
+	while ((c = getopt(argc, argv, "s:p:i:k:DaMRo:O:x:n:P:t:T:c:w:I:vh")) != -1) {
 		switch (c) {
 		case 's':
 			if (inet_pton(AF_INET, optarg, &src) != 1) {
@@ -106,7 +108,9 @@ int main(int argc, char **argv)
 		case 'i': id = num(optarg, 0, 65535, "ID"); break;
 		case 'k': step = num(optarg, 0, 65535, "ID step"); break;
 		case 'D': df = 1; break;
+		case 'a': alt = 1; break;
 		case 'M': mf = 1; break;
+		case 'R': rs = 1; break;
 		case 'o': off = num(optarg, 0, 65528, "offset"); break;
 		case 'O': optlen = num(optarg, 0, 40, "option length"); break;
 		case 'x':
@@ -172,7 +176,7 @@ int main(int argc, char **argv)
 	pkt[1] = (uint8_t)tos;
 	pkt[2] = (uint8_t)(total >> 8);
 	pkt[3] = (uint8_t)total;
-	pkt[6] = (uint8_t)(((df ? 0x40 : 0) | (mf ? 0x20 : 0) | ((off / 8) >> 8)) & 0xff);
+	pkt[6] = (uint8_t)(((rs ? 0x80 : 0) | (df ? 0x40 : 0) | (mf ? 0x20 : 0) | ((off / 8) >> 8)) & 0xff);
 	pkt[7] = (uint8_t)((off / 8) & 0xff);
 	pkt[8] = (uint8_t)ttl;
 	pkt[9] = (uint8_t)proto;
@@ -193,9 +197,11 @@ int main(int argc, char **argv)
 
 	for (n = 0; n < count; n++) {
 		uint16_t cur = (uint16_t)(id + n * step);
+		int cur_df = alt && n % 2 ? !df : df;
 
 		pkt[4] = (uint8_t)(cur >> 8);
 		pkt[5] = (uint8_t)cur;
+		pkt[6] = (uint8_t)((pkt[6] & ~0x40) | (cur_df ? 0x40 : 0));
 		pkt[10] = pkt[11] = 0;	/* the kernel computes it */
 		if (sendto(fd, pkt, total, 0, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
 			fprintf(stderr, "rawsend: sendto %s (%u bytes): %s\n",
@@ -204,7 +210,7 @@ int main(int argc, char **argv)
 		}
 		if (verbose)
 			printf("sent id=%u df=%d mf=%d off=%ld ihl=%u len=%u\n",
-			       cur, df, mf, off, hlen / 4, total);
+			       cur, cur_df, mf, off, hlen / 4, total);
 		if (wait_ms && n + 1 < count) {
 			struct timespec ts = { wait_ms / 1000, (wait_ms % 1000) * 1000000L };
 
