@@ -30,15 +30,13 @@
 #    On 6.10+, a TCP transfer through the same rule with rx-gro-list on
 #    (TCP fraglist GRO) must arrive intact too (sha256 end to end).
 #
-# 2. --keep-id on GRO packets with a fixed ID. M's nftables rule sets the
-#    ID of A's TCP segments to 0; R's ingress GRO (plain, no fraglist)
-#    merges them into packets marked SKB_GSO_TCP_FIXEDID. R's rule is
-#    `-j CLEARDF --keep-id`: it keeps the head's ID (0), and must still
-#    drop the FIXEDID mark, or inet_gso_segment() refuses the packet
-#    without DF and the data never arrives. Asserted: the bytes arrive
-#    intact, and every datagram on R's egress has an ID below 64 (0 kept,
-#    then one more per segment of a merged packet, at most 64 of them):
-#    fresh IDs from the generator would be anywhere in 0..65535.
+# 2. --keep-id on GRO packets. R's ingress GRO (plain, no fraglist) merges
+#    A's TCP segments (consecutive IDs) into GSO packets; R's rule is
+#    `-j CLEARDF --keep-id`, so the head keeps its ID and R's segmentation
+#    gives the segments the IDs that follow. Asserted: the bytes arrive
+#    intact, GRO merged (R's rule counted fewer packets than datagrams
+#    left R), and the datagrams leave R with exactly the IDs A gave them
+#    (captured on M's egress, before GRO): fresh IDs would differ.
 #
 # 3. UDP GSO at the sender. A sends DF datagrams (IP_PMTUDISC_DO) with
 #    UDP_SEGMENT: one send of 8 datagrams of 1472 bytes is one skb (each
@@ -52,7 +50,7 @@
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 
-require_cmd ip tcpdump ethtool nft nc ss nstat sha256sum timeout "$IPT" pcapip udpseq
+require_cmd ip tcpdump ethtool nc ss nstat sha256sum timeout "$IPT" pcapip udpseq
 require_cleardf
 
 A=gp-a M=gp-m R=gp-r B=gp-b
@@ -115,7 +113,17 @@ udp_burst() {
 	capture_stop "$TMPD/$name-r.pcap"
 	UDP_GOOD=$(sed -n 's/^recv total good=\([0-9]*\) .*/\1/p' "$recv")
 	UDP_CORRUPT=$(sed -n 's/^recv total .* corrupt=\([0-9]*\) .*/\1/p' "$recv")
-	info "$name: UDP sent $UDP_SENT, delivered intact $UDP_GOOD, corrupt $UDP_CORRUPT"
+	info "$name: UDP sent $UDP_SENT, delivered intact $UDP_GOOD, corrupt $UDP_CORRUPT; $(pcap_ip "$TMPD/$name-r.pcap" | grep -c ' off=0 ' || true) datagrams on R's egress"
+	[ "$UDP_GOOD" = "$UDP_SENT" ] || where_lost
+}
+
+# where_lost: the non-zero IP and UDP counters of R and B, to tell where
+# datagrams were lost.
+where_lost() {
+	local ns
+	for ns in "$M" "$R" "$B"; do
+		info "$ns: $(nsx "$ns" nstat -az | awk '$1 ~ /^(Ip|Udp)/ && $2 != 0 { printf "%s=%s ", $1, $2 }')"
+	done
 }
 
 # alive PID: PID runs (a zombie, not yet waited for, does not count)
@@ -209,7 +217,7 @@ transfer() {
 	nsx "$A" timeout 60 bash -c 'cat "$1" >"/dev/tcp/$2/$3"' _ "$TMPD/data" "$B_IP" "$port" ||
 		XFER_RC=$?
 	if [ $XFER_RC = 0 ]; then
-		for ((i = 0; i < 100; i++)); do
+		for ((i = 0; i < 200; i++)); do
 			alive "$rpid" || break
 			sleep 0.1
 		done
@@ -238,29 +246,29 @@ else
 fi
 info "t=${SECONDS}s: fraglist GRO checked"
 
-# --- 2. --keep-id on fixed-ID GRO packets ------------------------------------
+# --- 2. --keep-id on GRO packets --------------------------------------------
 assert_ok "rx-gro-list off on R's ingress" nsx "$R" ethtool -K r-m rx-gro-list off
 assert_ok "R's rule with --keep-id" ipt "$R" -t mangle -R PREROUTING 1 -j CLEARDF --keep-id
-nsx "$M" nft -f - <<EOF
-table ip fixid {
-	chain zeroid {
-		type filter hook forward priority 0; policy accept;
-		ip saddr $A_IP ip daddr $B_IP tcp dport 5300 ip id set 0
-	}
-}
-EOF
 ipt "$R" -t mangle -Z PREROUTING
+# what A sent, as single segments, before R's GRO
+capture_start "$M" m-r "$TMPD/keepid-m.pcap" -s 64 -B 16384 tcp and src host "$A_IP"
 transfer keepid 5300
+capture_stop "$TMPD/keepid-m.pcap"
 hits=$(counter "$R" PREROUTING)
-assert_eq 0 "$XFER_RC" "sender's exit status (fixed-ID GRO, --keep-id)"
-assert_eq $((1 << 20)) "$XFER_LEN" "bytes received (fixed-ID GRO, --keep-id)"
-assert_eq "$SUM" "$XFER_SUM" "sha256 of the bytes received (fixed-ID GRO, --keep-id)"
-check_egress "$TMPD/keepid-r.pcap" "fixed-ID GRO, --keep-id" 6 1 any-id
+assert_eq 0 "$XFER_RC" "sender's exit status (GRO, --keep-id)"
+assert_eq $((1 << 20)) "$XFER_LEN" "bytes received (GRO, --keep-id)"
+assert_eq "$SUM" "$XFER_SUM" "sha256 of the bytes received (GRO, --keep-id)"
+check_egress "$TMPD/keepid-r.pcap" "GRO, --keep-id" 6
 info "keep-id: R's CLEARDF rule counted $hits packets, $EG_DGRAMS datagrams left R"
 assert_le $((EG_DGRAMS - 1)) "$hits" "R's rule counter below the datagrams on R's egress (GRO merged)"
-maxid=$(sort -n <<<"$EG_IDS" | tail -n 1)
-info "keep-id: IDs on R's egress, most frequent: $(sort -n <<<"$EG_IDS" | uniq -c | sort -rn | head -n 5 | awk '{ printf "%s x%s, ", $2, $1 }')the highest $maxid"
-assert_le 63 "$maxid" "highest ID on R's egress with --keep-id (0 kept, +1 per segment)"
+# GRO merges segments with consecutive IDs and segmentation gives them
+# back from the head's ID on: with the head's ID kept, every datagram
+# leaves R with the ID A gave it. Fresh IDs from the generator would not
+# be A's.
+sent_ids=$(pcap_ip "$TMPD/keepid-m.pcap" | grep " src=$A_IP dst=$B_IP proto=6 " | sed -n 's/.* id=\([0-9]*\) .*/\1/p' | sort -n | tr '\n' ' ')
+out_ids=$(sort -n <<<"$EG_IDS" | tr '\n' ' ')
+info "keep-id: IDs A sent (M's egress) $(wc -w <<<"$sent_ids"), IDs of datagrams on R's egress $(wc -w <<<"$out_ids"); first: $(cut -d' ' -f1-5 <<<"$sent_ids") / $(cut -d' ' -f1-5 <<<"$out_ids")"
+assert_eq "$sent_ids" "$out_ids" "IDs on R's egress with --keep-id = the IDs A sent"
 info "t=${SECONDS}s: keep-id checked"
 
 # --- 3. UDP GSO at the sender ------------------------------------------------
