@@ -46,11 +46,20 @@
 #    header when the skb is cut. Asserted: all arrive intact, the rule
 #    counted one packet per send, and on R's egress no DF, valid
 #    checksums, fragments, distinct IDs.
+#
+# 4. gso_segs 0. A packet socket with PACKET_VNET_HDR (what a VM's
+#    virtio-net or a tap user does) in a fifth namespace X hands R's veth
+#    TCP GSO packets of 8 segments of 1400 bytes (tests/tools/vnetsend);
+#    the kernel leaves gso_segs at 0 until it segments them. R's rule
+#    (PREROUTING, -i from X) must reserve IDs for an upper bound of the
+#    segments. Asserted: the segments leave R as fragments without DF,
+#    with valid header checksums and no ID shared by two datagrams, and B
+#    takes every segment with a valid TCP checksum (payload intact).
 
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 
-require_cmd ip tcpdump ethtool nc ss nstat sha256sum timeout "$IPT" pcapip udpseq
+require_cmd ip tcpdump ethtool nc ss nstat sha256sum timeout "$IPT" pcapip udpseq vnetsend
 require_cleardf
 
 A=gp-a M=gp-m R=gp-r B=gp-b
@@ -122,7 +131,7 @@ udp_burst() {
 where_lost() {
 	local ns
 	for ns in "$M" "$R" "$B"; do
-		info "$ns: $(nsx "$ns" nstat -az | awk '$1 ~ /^(Ip|Udp)/ && $2 != 0 { printf "%s=%s ", $1, $2 }')"
+		info "$ns: $(nsx "$ns" nstat -az | awk '$1 ~ /^(Ip|Udp)[A-Z]/ && $1 !~ /^IpExt/ && $2 != 0 { printf "%s=%s ", $1, $2 }')"
 	done
 }
 
@@ -145,7 +154,7 @@ check_egress() {
 	first=$(grep -c ' mf=1 off=0 ' <<<"$lines" || true)
 	EG_IDS=$(grep ' off=0 ' <<<"$lines" | sed -n 's/.* id=\([0-9]*\) .*/\1/p')
 	EG_DGRAMS=$(grep -c . <<<"$EG_IDS" || true)
-	info "$what: $(grep -c . <<<"$lines") packets of A's on R's egress, $first first fragments, $EG_DGRAMS datagrams"
+	info "$what: $(grep -c . <<<"$lines") packets from $A_IP on R's egress, $first first fragments, $EG_DGRAMS datagrams"
 	assert_no_match ' df=1 ' "$lines" "$what: DF on R's egress"
 	assert_no_match 'csum=bad' "$lines" "$what: bad header checksums on R's egress"
 	assert_ge "$min" "$first" "$what: first fragments on R's egress"
@@ -285,4 +294,32 @@ assert_eq $NUDP "$UDP_GOOD" "datagrams delivered intact (UDP GSO through A's OUT
 assert_eq 0 "$UDP_CORRUPT" "corrupt datagrams at B"
 check_egress "$TMPD/udpgso-r.pcap" "UDP GSO" 17 $NUDP
 assert_eq $NUDP "$EG_DGRAMS" "datagrams of A's on R's egress"
+info "t=${SECONDS}s: UDP GSO checked"
+
+# --- 4. a GSO packet from a packet socket: gso_segs 0 -------------------------
+X=gp-x X_IP=192.0.2.9 NV=20
+ns_create "$X"
+veth "$X" x-r "$R" r-x
+addr "$X" x-r "$X_IP/30"
+addr "$R" r-x 192.0.2.10/30
+assert_ok "R's PREROUTING rule for X" ipt "$R" -t mangle -A PREROUTING -i r-x -j CLEARDF
+rmac=$(nsx "$R" cat /sys/class/net/r-x/address)
+bstat() { nsx "$B" nstat -az "$1" | awk -v k="$1" '$1 == k { print $2 }'; }
+segs0=$(bstat TcpInSegs) errs0=$(bstat TcpInCsumErrors)
+capture_start "$R" r-b "$TMPD/vnet-r.pcap" -s 64 tcp and src host "$X_IP"
+out=$(nsx "$X" vnetsend -c $NV -m 1400 -n 8 x-r "$rmac" "$X_IP" "$B_IP")
+info "vnetsend: $out"
+sleep 1
+capture_stop "$TMPD/vnet-r.pcap"
+hits=$(counter "$R" PREROUTING)
+segs=$(($(bstat TcpInSegs) - segs0)) errs=$(($(bstat TcpInCsumErrors) - errs0))
+info "gso_segs 0: R's rule counted $hits packets; B took $segs TCP segments, $errs with a bad checksum"
+assert_eq "sent count=$NV bytes=$((NV * 8 * 1400))" "$out" "vnetsend's report"
+assert_eq $NV "$hits" "R's rule counter (one GSO packet per send)"
+A_IP=$X_IP check_egress "$TMPD/vnet-r.pcap" "gso_segs 0" 6 $((NV * 8))
+assert_eq $((NV * 8)) "$EG_DGRAMS" "segments of X's GSO packets on R's egress"
+# B checks every segment's TCP checksum (over the payload) before it looks
+# for a socket
+assert_eq $((NV * 8)) "$segs" "TCP segments B received from X"
+assert_eq 0 "$errs" "TCP checksum errors at B"
 exit 0
