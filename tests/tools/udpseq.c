@@ -4,7 +4,7 @@
  * tell "delivered intact" from "lost" from "corrupted".
  *
  *   udpseq send [-S STREAM] [-c COUNT] [-s SIZE[,SIZE...]] [-w USEC] [-D|-N]
- *               HOST PORT
+ *               [-m BATCH | -G SEGS] HOST PORT
  *       sends COUNT datagrams on a connected socket; datagram number i
  *       (from 0) has the i-th size of the list, cyclically. Each carries
  *       a 24-byte header (magic, stream, sequence number, size, FNV-1a 64
@@ -12,7 +12,11 @@
  *       on every datagram (IP_PMTUDISC_DO), -N never (IP_PMTUDISC_DONT);
  *       default: the system's (DF on, IP_PMTUDISC_WANT). -w pauses USEC
  *       microseconds between datagrams. SIGTERM or SIGINT ends the run
- *       early. Prints, per size,
+ *       early. -m hands BATCH datagrams at a time to sendmmsg() (-w then
+ *       pauses between batches). -G sends SEGS datagrams of the one size
+ *       (-s) at a time as one UDP GSO send (UDP_SEGMENT = the size): the
+ *       kernel cuts the buffer into the datagrams, each with its own
+ *       header and content as without -G. Prints, per size,
  *         sent stream=S size=Z count=N
  *       and then
  *         sent stream=S total=N errors=E
@@ -37,6 +41,7 @@
  * Exit status 0, 1 on a setup error, 2 on a usage error; the verdict is for
  * the caller to draw from the counts.
  */
+#define _GNU_SOURCE	/* sendmmsg */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -46,6 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -56,6 +62,14 @@
 #define MAX_SIZES	16
 #define MAX_SIZE	65507
 #define MAX_SEQ		(1u << 24)
+#define MAX_BATCH	64		/* -m, -G (UDP GSO: at most 64 segments) */
+
+#ifndef SOL_UDP
+#define SOL_UDP		17
+#endif
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT	103
+#endif
 
 struct hdr {
 	uint32_t magic, stream, seq, size;
@@ -142,16 +156,18 @@ static void encode(uint8_t *buf, uint32_t stream, uint32_t seq, uint32_t size)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: udpseq send [-S STREAM] [-c COUNT] [-s SIZE[,SIZE...]] [-w USEC] [-D|-N] HOST PORT\n"
+		"usage: udpseq send [-S STREAM] [-c COUNT] [-s SIZE[,SIZE...]] [-w USEC] [-D|-N]\n"
+		"                   [-m BATCH | -G SEGS] HOST PORT\n"
 		"       udpseq recv [-n COUNT] [-t SECONDS] [-b BYTES] PORT\n");
 }
 
 static int do_send(int argc, char **argv)
 {
-	long stream = 0, count = 1, wait_us = 0, sizes[MAX_SIZES];
+	long stream = 0, count = 1, wait_us = 0, sizes[MAX_SIZES], batch = 0, gso = 0;
 	long sent_by_size[MAX_SIZES] = { 0 };
 	int nsizes = 1, pmtu = -1, c, fd, i;
-	long n, errors = 0, sent = 0;
+	long n, errors = 0, sent = 0, per_call = 1;
+	int send_errno = 0;
 	struct sockaddr_in sin;
 	uint8_t *buf;
 	char *tok, *save = NULL;
@@ -159,7 +175,7 @@ static int do_send(int argc, char **argv)
 	struct sigaction sa;
 
 	sizes[0] = 1000;
-	while ((c = getopt(argc, argv, "S:c:s:w:DNh")) != -1) {
+	while ((c = getopt(argc, argv, "S:c:s:w:DNm:G:h")) != -1) {
 		switch (c) {
 		case 'S': stream = num(optarg, 0, MAX_STREAMS - 1, "stream"); break;
 		case 'c': count = num(optarg, 1, MAX_SEQ, "count"); break;
@@ -181,11 +197,13 @@ static int do_send(int argc, char **argv)
 		case 'w': wait_us = num(optarg, 0, 10000000, "wait"); break;
 		case 'D': pmtu = IP_PMTUDISC_DO; break;
 		case 'N': pmtu = IP_PMTUDISC_DONT; break;
+		case 'm': batch = num(optarg, 1, MAX_BATCH, "batch"); break;
+		case 'G': gso = num(optarg, 1, MAX_BATCH, "segments"); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind != argc - 2) {
+	if (optind != argc - 2 || (batch && gso)) {
 		usage(stderr);
 		return 2;
 	}
@@ -206,11 +224,23 @@ static int do_send(int argc, char **argv)
 		perror("udpseq: IP_MTU_DISCOVER");
 		return 1;
 	}
+	if (gso) {
+		int seg = (int)sizes[0];
+
+		if (nsizes != 1 || gso * sizes[0] > MAX_SIZE) {
+			fprintf(stderr, "udpseq: -G needs one size, and SEGS x SIZE at most %d\n", MAX_SIZE);
+			return 2;
+		}
+		if (setsockopt(fd, SOL_UDP, UDP_SEGMENT, &seg, sizeof(seg)) < 0) {
+			perror("udpseq: UDP_SEGMENT");
+			return 1;
+		}
+	}
 	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
 		perror("udpseq: connect");
 		return 1;
 	}
-	buf = malloc(MAX_SIZE);
+	buf = malloc((size_t)MAX_SIZE * MAX_BATCH);
 	if (!buf) {
 		perror("udpseq");
 		return 1;
@@ -220,16 +250,44 @@ static int do_send(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	for (n = 0; n < count && !stop; n++) {
-		int k = (int)(n % nsizes);
-		uint32_t size = (uint32_t)sizes[k];
+	for (n = 0; n < count && !stop; n += per_call) {
+		struct mmsghdr msgs[MAX_BATCH];
+		struct iovec iov[MAX_BATCH];
+		size_t off = 0;
+		long k, done = 0;
+		ssize_t r;
 
-		encode(buf, (uint32_t)stream, (uint32_t)n, size);
-		if (send(fd, buf, size, 0) == (ssize_t)size) {
-			sent++;
-			sent_by_size[k]++;
+		per_call = batch ? batch : gso ? gso : 1;
+		if (per_call > count - n)
+			per_call = count - n;
+		memset(msgs, 0, sizeof(msgs));
+		for (k = 0; k < per_call; k++) {
+			uint32_t size = (uint32_t)sizes[(n + k) % nsizes];
+
+			encode(buf + off, (uint32_t)stream, (uint32_t)(n + k), size);
+			iov[k].iov_base = buf + off;
+			iov[k].iov_len = size;
+			msgs[k].msg_hdr.msg_iov = &iov[k];
+			msgs[k].msg_hdr.msg_iovlen = 1;
+			off += size;
+		}
+		if (batch) {
+			r = sendmmsg(fd, msgs, (unsigned int)per_call, 0);
+			done = r < 0 ? 0 : r;
 		} else {
-			errors++;
+			/* one datagram, or (-G) the datagrams back to back in one send */
+			r = send(fd, buf, off, 0);
+			done = r == (ssize_t)off ? per_call : 0;
+		}
+		if (r < 0 && !send_errno)
+			send_errno = errno;
+		for (k = 0; k < per_call; k++) {
+			if (k < done) {
+				sent++;
+				sent_by_size[(n + k) % nsizes]++;
+			} else {
+				errors++;
+			}
 		}
 		if (wait_us) {
 			struct timespec ts = { wait_us / 1000000, (wait_us % 1000000) * 1000L };
@@ -252,6 +310,8 @@ static int do_send(int argc, char **argv)
 		printf("sent stream=%ld size=%ld count=%ld\n", stream, sizes[i], total);
 	}
 	printf("sent stream=%ld total=%ld errors=%ld\n", stream, sent, errors);
+	if (send_errno)
+		fprintf(stderr, "udpseq: first send error: %s\n", strerror(send_errno));
 	free(buf);
 	close(fd);
 	return 0;
