@@ -64,7 +64,7 @@
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 
-require_cmd ip tcpdump ethtool nc ss nstat sha256sum timeout "$IPT" pcapip udpseq vnetsend taskset nproc
+require_cmd ip tcpdump ethtool nc ss nstat sha256sum timeout "$IPT" pcapip udpseq vnetsend taskset nproc pktpeek
 require_cleardf
 
 A=gp-a M=gp-m R=gp-r B=gp-b
@@ -198,6 +198,12 @@ else
 	info "R's ingress: no threaded NAPI on $(uname -r); RPS on M's ingress to CPU 0, A sends from CPU 1"
 fi
 assert_ok "R's PREROUTING rule" ipt "$R" -t mangle -A PREROUTING -i r-m -j CLEARDF
+# A packet socket on R's ingress (no ring) queues clones of the chained
+# skbs: the target must copy a shared head and, after that copy, members
+# that both frag_lists then hold, before it writes their headers.
+bg "$R" pktpeek -t 120 r-m >"$TMPD/peek.txt"
+wait_for 10 grep -q '^ready' "$TMPD/peek.txt" || fail "pktpeek on R's ingress did not start"
+PEEK_PID=$(sed -n 's/^ready pid=//p' "$TMPD/peek.txt")
 
 # veth_drops: packets M's veth dropped on the way to R (R's queue full:
 # its NAPI did not run in time, as happens on a loaded host)
@@ -226,6 +232,13 @@ assert_eq $NUDP "$UDP_GOOD" "datagrams delivered intact through fraglist GRO and
 assert_eq 0 "$UDP_CORRUPT" "corrupt datagrams at B"
 check_egress "$TMPD/flist$try-r.pcap" "fraglist GRO" 17 $NUDP
 assert_eq $NUDP "$EG_DGRAMS" "datagrams of A's on R's egress"
+kill -USR1 "$PEEK_PID"
+wait_for 10 grep -q '^done' "$TMPD/peek.txt" || fail "pktpeek on R's ingress did not finish"
+peek=$(grep " src=$A_IP .* proto=17 " "$TMPD/peek.txt" || true)
+info "held by a packet socket on R's ingress, read afterwards: $(grep -c . <<<"$peek") chained skbs"
+assert_ge 1 "$(grep -c ' df=1 mf=0 off=0 .* csum=ok$' <<<"$peek" || true)" \
+	"chained skbs held by R's packet socket, still with DF and a valid checksum"
+assert_no_match ' df=0 ' "$peek" "DF cleared in the packet socket's copies"
 info "t=${SECONDS}s: UDP fraglist checked"
 
 
