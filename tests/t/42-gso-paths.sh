@@ -199,8 +199,10 @@ else
 fi
 assert_ok "R's PREROUTING rule" ipt "$R" -t mangle -A PREROUTING -i r-m -j CLEARDF
 # A packet socket on R's ingress (no ring) queues clones of the chained
-# skbs: the target must copy a shared head and, after that copy, members
-# that both frag_lists then hold, before it writes their headers.
+# skbs: the target must copy the shared head (and then take its own clones
+# of the members both frag_lists hold) before it writes. The copies must
+# keep DF; the members' headers are not part of what the socket reads, so
+# for them this shows only that nothing is lost or oopses.
 bg "$R" pktpeek -t 120 r-m >"$TMPD/peek.txt"
 wait_for 10 grep -q '^ready' "$TMPD/peek.txt" || fail "pktpeek on R's ingress did not start"
 PEEK_PID=$(sed -n 's/^ready pid=//p' "$TMPD/peek.txt")
