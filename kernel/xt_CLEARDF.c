@@ -60,16 +60,15 @@ static int cleardf_member_writable(struct sk_buff *skb)
 	return skb_unclone(skb, GFP_ATOMIC);
 }
 
-static void cleardf_rewrite(struct iphdr *iph, bool new_id, u16 id)
+/* The header's ID is already the one it leaves with; old_id is the one before. */
+static void cleardf_rewrite(struct iphdr *iph, __be16 old_id)
 {
 	__be16 old_frag = iph->frag_off;
 
 	iph->frag_off &= ~htons(IP_DF);
 	csum_replace2(&iph->check, old_frag, iph->frag_off);
-	if (new_id) {
-		csum_replace2(&iph->check, iph->id, htons(id));
-		iph->id = htons(id);
-	}
+	if (iph->id != old_id)
+		csum_replace2(&iph->check, old_id, iph->id);
 }
 
 static unsigned int
@@ -80,7 +79,8 @@ cleardf_tg(struct sk_buff *skb, const struct xt_action_param *par)
 	unsigned int gso_type = 0;
 	struct sk_buff *member;
 	struct iphdr *iph;
-	u16 id = 0;
+	__be16 old_id;
+	u16 id;
 
 	if (!cleardf_applies(ip_hdr(skb)))
 		return XT_CONTINUE;
@@ -100,22 +100,27 @@ cleardf_tg(struct sk_buff *skb, const struct xt_action_param *par)
 	}
 
 	iph = ip_hdr(skb);
-	if (new_id) {
+	old_id = iph->id;
+	if (new_id)
 		__ip_select_ident(xt_net(par), iph, cleardf_id_count(skb));
-		id = ntohs(iph->id);
-	}
-	cleardf_rewrite(iph, new_id, id);
+	cleardf_rewrite(iph, old_id);
 
 	/* segments of a GSO packet must not all repeat one ID now */
 	if (gso_type & SKB_GSO_TCP_FIXEDID)
 		skb_shinfo(skb)->gso_type &= ~SKB_GSO_TCP_FIXEDID;
 
 	if (gso_type & SKB_GSO_FRAGLIST) {
+		/* the IDs reserved above: one per member, in order */
+		id = ntohs(iph->id);
 		skb_walk_frags(skb, member) {
 			iph = ip_hdr(member);
 			id++;
-			if (cleardf_applies(iph))
-				cleardf_rewrite(iph, new_id, id);
+			if (!cleardf_applies(iph))
+				continue;
+			old_id = iph->id;
+			if (new_id)
+				iph->id = htons(id);
+			cleardf_rewrite(iph, old_id);
 		}
 	}
 

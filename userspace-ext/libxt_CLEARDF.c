@@ -12,6 +12,7 @@
  * says so, instead of "Couldn't load target", which points at a missing
  * library rather than at the real reason.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <xtables.h>
@@ -89,29 +90,32 @@ static void cleardf_tg_save(const void *ip __maybe_unused,
 }
 
 /*
- * iptables-translate prints a rule it cannot translate as a comment
- * ("nft # ..."). Say why, once, and only there: nft(8) calls .xlate as well
- * when it lists a ruleset holding xtables targets.
+ * libxtables calls .xlate for iptables-translate and iptables-restore-translate,
+ * and also for nft(8) when it lists a ruleset that iptables-nft wrote.
+ * There the rule must stay a CLEARDF rule: nft statements do not clear the
+ * GSO fixed-ID flag, so a listing saved with nft and loaded again would
+ * silently turn the rule into one that loses merged TCP packets.
  */
-static void cleardf_xlate_note(void)
+static bool cleardf_translating(void)
 {
-	static bool said;
-
-	if (said || !xt_params || !xt_params->program_name ||
-	    !strstr(xt_params->program_name, "translate"))
-		return;
-	said = true;
-	fprintf(stderr,
-		"CLEARDF: not translated: nft has no statement for the kernel's IP ID generator (only CLEARDF --keep-id has an nft equivalent)\n");
+	return xt_params && xt_params->program_name &&
+	       strstr(xt_params->program_name, "translate");
 }
 
 static int cleardf_tg_xlate(struct xt_xlate *xl,
 			    const struct xt_xlate_tg_params *params)
 {
 	const struct xt_cleardf_tginfo *info = (const void *)params->target->data;
+	static bool said;
 
+	if (!cleardf_translating())
+		return 0;
 	if (info->flags != XT_CLEARDF_KEEP_ID) {
-		cleardf_xlate_note();
+		/* printed as a comment ("nft # ..."): say why, once */
+		if (!said)
+			fprintf(stderr,
+				"CLEARDF: not translated: nft has no statement for the kernel's IP ID generator (only CLEARDF --keep-id has an nft equivalent)\n");
+		said = true;
 		return 0;
 	}
 	/*

@@ -8,6 +8,7 @@
 #  - -L -v and --help show the target;
 #  - save | restore gives the same rules back; a bad restore line fails;
 #  - the kernel refuses INPUT and tables other than mangle, and says why;
+#    INPUT is refused through a user-defined chain too, in either order;
 #  - ip6tables refuses, saying that IPv6 has no DF bit;
 #  - iptables-translate prints what userspace-ext/libxt_CLEARDF.txlate
 #    expects, and nft accepts the rules it prints.
@@ -49,6 +50,8 @@ run() {
 
 # has_line HAYSTACK LINE: HAYSTACK holds LINE as a whole line.
 has_line() { grep -qxF -- "$2" <<<"$1"; }
+# strip_save SAVED: iptables-save output without comments and counters.
+strip_save() { grep -v -e '^#' -e '^:' <<<"$1"; }
 
 info "$IPT, $IPT6, $IPT_SAVE, $IPT_RESTORE in netns $ext_ns"
 
@@ -149,7 +152,6 @@ for r in "${ok_rules[@]}"; do
 	in_ns "$IPT" -t mangle -A "${r%%|*}" "${words[@]}" ||
 		ext_fail "round trip: cannot add -A ${r%%|*} ${r#*|}"
 done
-strip_save() { grep -v -e '^#' -e '^:' <<<"$1"; }
 run in_ns "$IPT_SAVE" -t mangle
 saved=$out
 n=$(grep -c -- '-j CLEARDF' <<<"$saved")
@@ -189,15 +191,59 @@ for spec in "mangle INPUT" "filter FORWARD" "filter OUTPUT" "nat PREROUTING" \
 	run in_ns "$IPT" -t "$t" -S "$c"
 	grep -q CLEARDF <<<"$out" && ext_fail "-t $t -A $c: refused but listed" "$out"
 done
-# The kernel says why. Its lines are rate-limited (10 per 5 s per reason):
-# a "callbacks suppressed" line from the module counts as having said it.
+# The kernel says why: x_tables checks the table and hooks CLEARDF declares.
+# Its lines are rate-limited (10 per 5 s): "callbacks suppressed" counts as
+# having said it.
 klog=$(dmesg | tail -n +"$((dmesg_before + 1))")
-if ! grep -q 'CLEARDF.*suppressed' <<<"$klog"; then
-	grep -q 'CLEARDF.*INPUT' <<<"$klog" ||
+if ! grep -q 'xt_check_target.*suppressed' <<<"$klog"; then
+	grep -q 'CLEARDF target: used from hooks INPUT, but only usable from PREROUTING/FORWARD/OUTPUT/POSTROUTING' <<<"$klog" ||
 		ext_fail "no kernel log line explains the INPUT refusal" "new log: $klog"
-	grep -q 'CLEARDF.*mangle' <<<"$klog" ||
+	grep -q 'CLEARDF target: only valid in mangle table, not filter' <<<"$klog" ||
 		ext_fail "no kernel log line says to use the mangle table" "new log: $klog"
 fi
+
+# --- INPUT reached through a user-defined chain ------------------------------
+# A rule in a user chain has no hook of its own: the check must happen when
+# the chain becomes reachable from INPUT, in either order. (nft_compat checks
+# the target's declared hooks at commit; x_tables when it replaces the table.)
+# jump_case NAME FIRST SECOND: FIRST must succeed, SECOND must be refused and
+# leave the table as it was.
+jump_case() {
+	local name=$1 first=$2 second=$3 before
+	in_ns "$IPT" -t mangle -N "$name" || ext_fail "-t mangle -N $name failed"
+	# shellcheck disable=SC2086 # word lists
+	run in_ns "$IPT" -t mangle -A $first
+	[ $rc -eq 0 ] || ext_fail "-t mangle -A $first: exit $rc, expected success" "$out"
+	run in_ns "$IPT_SAVE" -t mangle
+	before=$(strip_save "$out")
+	# shellcheck disable=SC2086
+	run in_ns "$IPT" -t mangle -A $second
+	if [ $rc -eq 0 ]; then
+		ext_fail "-A $first, then -A $second: accepted, CLEARDF would run in INPUT" \
+			"$(in_ns "$IPT_SAVE" -t mangle | grep -e '-A ')"
+	elif ! grep -qi 'invalid argument' <<<"$out"; then
+		ext_fail "-A $first, then -A $second: expected 'Invalid argument'" "seen: $out"
+	fi
+	run in_ns "$IPT_SAVE" -t mangle
+	[ "$(strip_save "$out")" = "$before" ] ||
+		ext_fail "-A $second was refused but the table changed" \
+			"before: $before" "after: $(strip_save "$out")"
+	info "-A $first; -A $second: $(head -n 1 <<<"$out")"
+	in_ns "$IPT" -t mangle -F
+	in_ns "$IPT" -t mangle -X "$name"
+}
+jump_case cdf-rule-first "cdf-rule-first -j CLEARDF" "INPUT -j cdf-rule-first"
+jump_case cdf-jump-first "INPUT -j cdf-jump-first" "cdf-jump-first -j CLEARDF"
+jump_case cdf-deep "cdf-deep -j CLEARDF --keep-id" "INPUT -p udp -g cdf-deep"
+# The same chain reached from PREROUTING and FORWARD is fine.
+in_ns "$IPT" -t mangle -N cdf-ok
+for spec in "cdf-ok -j CLEARDF" "PREROUTING -j cdf-ok" "FORWARD -j cdf-ok"; do
+	# shellcheck disable=SC2086
+	run in_ns "$IPT" -t mangle -A $spec
+	[ $rc -eq 0 ] || ext_fail "-t mangle -A $spec: exit $rc, expected success" "$out"
+done
+in_ns "$IPT" -t mangle -F
+in_ns "$IPT" -t mangle -X cdf-ok
 
 # --- ip6tables ---------------------------------------------------------------
 for opt in "" "--keep-id"; do
@@ -285,6 +331,24 @@ if [ $have_nft = 1 ]; then
 	info "nft accepted $n translated rules"
 fi
 info "iptables-translate: $nx cases"
+
+# --- nft list of rules iptables-nft wrote ------------------------------------
+# nft prints xtables targets through the extension's translation. A listing
+# that showed native statements for CLEARDF --keep-id would, saved with nft
+# and loaded again, swap the target for statements without its GSO fix-up:
+# it must show the CLEARDF target instead (nft cannot load that back, and
+# says so, rather than changing what the rule does).
+if [ "$FRONTEND" = nft ] && [ $have_nft = 1 ]; then
+	in_ns "$IPT" -t mangle -A PREROUTING -j CLEARDF --keep-id
+	in_ns "$IPT" -t mangle -A POSTROUTING -p esp -j CLEARDF
+	run in_ns nft list table ip mangle
+	info "nft list table ip mangle: $(grep -i cleardf <<<"$out" | tr -s '\t ' ' ' | tr '\n' '|')"
+	[ "$(grep -ci 'CLEARDF' <<<"$out")" -ge 2 ] ||
+		ext_fail "nft list does not show the two CLEARDF rules as CLEARDF" "seen: $out"
+	grep -q 'frag-off set' <<<"$out" &&
+		ext_fail "nft list shows CLEARDF --keep-id as native statements" "seen: $out"
+	in_ns "$IPT" -t mangle -F
+fi
 
 [ $ext_failed = 0 ] || fail "$ext_failed mismatches, listed above"
 exit 0
