@@ -50,14 +50,34 @@ static int cleardf_id_count(const struct sk_buff *skb)
 /*
  * Each member of a fraglist skb (SKB_GSO_FRAGLIST) is sent with its own IP
  * header, which GRO left in front of its data: skb_segment_list() does not
- * copy the head's. A clone (a packet socket's, say) may share that memory.
+ * copy the head's. A clone (a packet socket's, say) may share that memory,
+ * and once a cloned head has been copied, the other copy's frag_list holds
+ * the very same member skbs: take a clone of our own of those first, as
+ * skb_segment_list() does. The caller has made the head's shinfo private.
  */
-static int cleardf_member_writable(struct sk_buff *skb)
+static int cleardf_members_writable(struct sk_buff *skb)
 {
-	if (skb_network_offset(skb) + (int)sizeof(struct iphdr) >
-	    (int)skb_headlen(skb))
-		return -EINVAL;
-	return skb_unclone(skb, GFP_ATOMIC);
+	struct sk_buff **link = &skb_shinfo(skb)->frag_list;
+	struct sk_buff *member, *own;
+
+	while ((member = *link)) {
+		if (skb_shared(member)) {
+			own = skb_clone(member, GFP_ATOMIC);
+			if (!own)
+				return -ENOMEM;
+			own->next = member->next;
+			*link = own;
+			consume_skb(member);
+			member = own;
+		}
+		if (skb_network_offset(member) + (int)sizeof(struct iphdr) >
+		    (int)skb_headlen(member))
+			return -EINVAL;
+		if (skb_unclone(member, GFP_ATOMIC))
+			return -ENOMEM;
+		link = &member->next;
+	}
+	return 0;
 }
 
 /* The header's ID is already the one it leaves with; old_id is the one before. */
@@ -90,14 +110,12 @@ cleardf_tg(struct sk_buff *skb, const struct xt_action_param *par)
 		return NF_DROP;
 	if (skb_is_gso(skb))
 		gso_type = skb_shinfo(skb)->gso_type;
-	/* gso_type lives in skb_shared_info, which clones share */
-	if ((gso_type & SKB_GSO_TCP_FIXEDID) && skb_unclone(skb, GFP_ATOMIC))
+	/* gso_type and frag_list live in skb_shared_info, which clones share */
+	if ((gso_type & (SKB_GSO_TCP_FIXEDID | SKB_GSO_FRAGLIST)) &&
+	    skb_unclone(skb, GFP_ATOMIC))
 		return NF_DROP;
-	if (gso_type & SKB_GSO_FRAGLIST) {
-		skb_walk_frags(skb, member)
-			if (cleardf_member_writable(member))
-				return NF_DROP;
-	}
+	if ((gso_type & SKB_GSO_FRAGLIST) && cleardf_members_writable(skb))
+		return NF_DROP;
 
 	iph = ip_hdr(skb);
 	old_id = iph->id;
