@@ -39,23 +39,11 @@ static const struct xt_option_entry cleardf_tg_opts[] = {
 static void cleardf_tg_help(void)
 {
 	printf(
-"CLEARDF target options (table mangle, IPv4 only):\n"
-"  (none)      Clear the Don't Fragment bit and give the packet a fresh\n"
-"              IP ID from the kernel's generator, so that a router whose\n"
-"              link is too small fragments it instead of dropping it.\n"
-"  --keep-id   Clear the Don't Fragment bit but keep the IP ID as it is\n"
-"              (many DF packets carry ID 0; fragments of two such packets\n"
-"              can be mixed up on reassembly).\n"
-"Fragments and packets without DF pass unchanged; GSO packets are handled.\n"
-"The header checksum is updated. Later rules still apply.\n"
-"Where to put the rule:\n"
-"  bridged tunnels (gretap): PREROUTING on the bridge, with br_netfilter\n"
-"    loaded and net.bridge.bridge-nf-call-iptables=1:\n"
-"      iptables -t mangle -A PREROUTING -i br0 -j CLEARDF\n"
-"  forwarded traffic: PREROUTING (ip_forward() drops too-big DF packets\n"
-"    before FORWARD; FORWARD and POSTROUTING only help a later hop)\n"
-"  locally sent packets: OUTPUT\n"
-"  not INPUT: packets for this host are not sent on.\n");
+"CLEARDF target options (table mangle; PREROUTING, FORWARD, OUTPUT, POSTROUTING):\n"
+"  (none)      Clear the Don't Fragment bit, draw a fresh IP ID from the\n"
+"              kernel's generator, update the header checksum.\n"
+"  --keep-id   Clear the Don't Fragment bit, keep the IP ID.\n"
+"Where to put the rule: see iptables-cleardf(8).\n");
 }
 
 static void cleardf_tg_parse(struct xt_option_call *cb)

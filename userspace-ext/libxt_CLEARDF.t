@@ -12,3 +12,13 @@
 -j CLEARDF --keep-id=1;;FAIL
 -j CLEARDF --bogus;;FAIL
 -j CLEARDF --set-dscp 1;;FAIL
+:INPUT
+*mangle
+-j CLEARDF;;FAIL
+-j CLEARDF --keep-id;;FAIL
+:FORWARD,OUTPUT
+*filter
+-j CLEARDF;;FAIL
+:PREROUTING,POSTROUTING
+*nat
+-j CLEARDF;;FAIL
