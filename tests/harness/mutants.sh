@@ -19,7 +19,7 @@
 #               W=1: a warning fails too; fix the mutant, it must compile),
 #               a test its header names does not exist (the other tests
 #               still run: a missing test must show, not pass silently),
-#               or only tests that failed in the baseline failed.
+#               or the check failed with no failed test (see its log).
 # First a baseline: the unmutated tree must pass the union of the tests
 # (else "killed" would mean nothing); --no-baseline skips it.
 # --tests replaces every mutant's list (to find out what kills a mutant).
@@ -139,7 +139,6 @@ log "row $ROW, ${#patches[@]} mutants, tests: ${union[*]:-none}; per test run ${
 
 # ------------------------------------------------------------ baseline
 
-base_failed=""
 if [ $baseline = 1 ] && [ ${#existing[@]} -gt 0 ]; then
 	t0=$(now_s)
 	copy_tree "$SCRATCH/tree"
@@ -148,7 +147,7 @@ if [ $baseline = 1 ] && [ ${#existing[@]} -gt 0 ]; then
 	rm -rf "$SCRATCH/tree"
 	log "baseline: exit $RC, $(elapsed "$t0") s"
 	if [ "$RC" != 0 ]; then
-		base_failed=$(failed_runs baseline | tr '\n' ';')
+		base_failed=$(failed_runs baseline | tr '\n' ' ')
 		log "baseline FAILED: ${base_failed:-no failed test; see $OUT/baseline.log}"
 		log "the unmutated tree must pass these tests before a mutant can be judged by them"
 		exit 2
@@ -177,32 +176,31 @@ for p in "${patches[@]}"; do
 	else
 		log "$n: ${run[*]}${missing[*]:+ (missing: ${missing[*]})}"
 		run_check "$dir" "$n" "${run[@]}"
-		if [ ! -f "$dir/build/$ROW/result.env" ]; then
+		benv=$dir/build/$ROW/build.env
+		if [ ! -f "$benv" ] || ! grep -qx 'FAILED=0' "$benv" || ! grep -qx 'WARNINGS=0' "$benv"; then
 			verdict="BUILD FAILED"
 			detail="$(grep -aE 'error|warning:' "$OUT/$n.build.log" 2>/dev/null | head -n 1 || true)"
 			[ -n "$detail" ] || detail="see $OUT/$n.log"
+		elif [ ! -f "$dir/build/$ROW/result.env" ]; then
+			verdict="ERROR" detail="built, but the guest did not run (see $OUT/$n.log)"
 		elif [ "$RC" = 0 ]; then
 			verdict="SURVIVED"
 		else
 			mapfile -t fails < <(failed_runs "$n")
-			kept=()
-			for f in "${fails[@]}"; do
-				[[ ";$base_failed" == *";$f;"* ]] || kept+=("$f")
-			done
-			if [ ${#kept[@]} -gt 0 ]; then
-				verdict="killed" detail=$(printf '%s, ' "${kept[@]}")
+			if [ ${#fails[@]} -gt 0 ]; then
+				verdict="killed" detail=$(printf '%s, ' "${fails[@]}")
 				detail=${detail%, }
 			elif ! has_summary "$n"; then
 				verdict="killed" detail="guest crash or hang (no summary line)"
 			else
-				verdict="ERROR" detail="check failed with no failed test of its own (see $OUT/$n.log)"
+				verdict="ERROR" detail="the check failed, but no test did (see $OUT/$n.log)"
 			fi
 		fi
 	fi
 	rm -rf "$dir"
 	if [ ${#missing[@]} -gt 0 ]; then
 		detail="${detail:+$detail; }missing test: ${missing[*]}"
-		[ "$verdict" = SURVIVED ] || [ "$verdict" = "BUILD FAILED" ] || verdict="$verdict, ERROR"
+		[ "$verdict" != killed ] || verdict="killed, ERROR"
 	fi
 	case $verdict in
 	killed) nkill=$((nkill + 1)) ;;
