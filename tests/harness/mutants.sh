@@ -191,7 +191,9 @@ for p in "${patches[@]}"; do
 				verdict="killed" detail=$(printf '%s, ' "${fails[@]}")
 				detail=${detail%, }
 			elif ! has_summary "$n"; then
-				verdict="killed" detail="guest crash or hang (no summary line)"
+				crash=$(grep -aoE '(BUG:|Oops|invalid opcode|general protection|Kernel panic).*|RIP: [^ ]* [^ ]*' \
+					"$OUT/$n.console.txt" 2>/dev/null | head -n 2 | tr '\n' ' ' || true)
+				verdict="killed" detail="guest crash or hang, no summary line${crash:+: ${crash% }}"
 			else
 				verdict="ERROR" detail="the check failed, but no test did (see $OUT/$n.log)"
 			fi
