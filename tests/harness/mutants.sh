@@ -164,7 +164,7 @@ for p in "${patches[@]}"; do
 	for x in ${MTESTS[$n]}; do
 		if [ -f "$TREE/tests/t/$x.sh" ]; then run+=("$x"); else missing+=("$x"); fi
 	done
-	verdict="" detail=""
+	verdict="" detail="" why=""
 	dir=$SCRATCH/$n
 	copy_tree "$dir"
 	if [ -z "${MTESTS[$n]}" ]; then
@@ -190,6 +190,8 @@ for p in "${patches[@]}"; do
 			if [ ${#fails[@]} -gt 0 ]; then
 				verdict="killed" detail=$(printf '%s, ' "${fails[@]}")
 				detail=${detail%, }
+				# the first assertion that failed: killed for the right reason?
+				why=$(sed -n 's/^#   FAIL: //p' "$OUT/$n.console.txt" | head -n 1 | cut -c1-110 | tr '|' '/')
 			elif ! has_summary "$n"; then
 				crash=$(grep -aoE '(BUG:|Oops|invalid opcode|general protection|Kernel panic).*|RIP: [^ ]* [^ ]*' \
 					"$OUT/$n.console.txt" 2>/dev/null | head -n 2 | tr '\n' ' ' || true)
@@ -211,14 +213,14 @@ for p in "${patches[@]}"; do
 	esac
 	dt=$(elapsed "$t0")
 	log "$n: $verdict${detail:+ ($detail)}; ${dt} s"
-	rows+=("| $n | $verdict | ${detail:--} | ${dt} |")
+	rows+=("| $n | $verdict | ${detail:--} | ${why:--} | ${dt} |")
 done
 
 {
 	echo "Mutants on $ROW ($(git -C "$TREE" describe --always --dirty 2>/dev/null || echo 'not git'), $(date -u +%Y-%m-%d)): $nkill killed, $nsurv survived, $nerr errors"
 	echo
-	echo "| mutant | result | killed by / why | s |"
-	echo "| --- | --- | --- | ---: |"
+	echo "| mutant | result | killed by / why not | first failed assertion | s |"
+	echo "| --- | --- | --- | --- | ---: |"
 	printf '%s\n' "${rows[@]}"
 } | tee "$OUT/table.md"
 [ $nsurv = 0 ] && [ $nerr = 0 ]
