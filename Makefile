@@ -8,6 +8,8 @@
 #   make demo             the article's story, live in a QEMU guest
 #   make check            the test suite in a QEMU guest (KERNEL=6.1 by default)
 #   make check-matrix     the suite on every kernel of the matrix
+#   make mutants          prove the tests can fail: tests/mutants/*.patch, each
+#                         a bug in the module, must each fail a test (KERNEL=)
 #   make bench            performance and ID-quality measurements
 #
 # The kernel side is described by Kbuild; this file only drives it.
@@ -36,7 +38,7 @@ XT_LIBS		:= $(shell $(PKG_CONFIG) --libs xtables 2>/dev/null)
 EXT		:= userspace-ext/libxt_CLEARDF.so
 
 .PHONY: all module extension install install-module install-extension \
-	uninstall clean distclean deps check check-matrix demo bench checkpatch
+	uninstall clean distclean deps check check-matrix mutants demo bench checkpatch
 
 all: module extension
 
@@ -92,6 +94,9 @@ check: deps
 
 check-matrix: deps
 	tests/harness/matrix.sh
+
+mutants: deps
+	tests/harness/mutants.sh --row $(KERNEL)
 
 demo: deps
 	tests/harness/demo.sh $(KERNEL)
