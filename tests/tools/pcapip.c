@@ -32,6 +32,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tool.h"
+
 #define LINKTYPE_NULL		0
 #define LINKTYPE_ETHERNET	1
 #define LINKTYPE_RAW		101
@@ -47,11 +49,6 @@ static unsigned long pktno;
 /* "pkt" for captured packets, "dgram" for the inside of reassembled ones */
 static const char *pkttag = "pkt";
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
 static uint32_t swap32(uint32_t v)
 {
 	return (v >> 24) | ((v >> 8) & 0xff00) | ((v << 8) & 0xff0000) | (v << 24);
@@ -66,18 +63,6 @@ static uint64_t fnv1a(const uint8_t *p, size_t n)
 		h *= 0x100000001b3ULL;
 	}
 	return h;
-}
-
-static int ip_csum_ok(const uint8_t *p, unsigned int len)
-{
-	uint32_t sum = 0;
-	unsigned int i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += get16(p + i);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return sum == 0xffff;
 }
 
 static void ipstr(const uint8_t *a, char *buf, size_t n)
@@ -407,6 +392,7 @@ int main(int argc, char **argv)
 	int swapped, c;
 	FILE *f;
 
+	tool_name = "pcapip";
 	while ((c = getopt(argc, argv, "drh")) != -1) {
 		switch (c) {
 		case 'd':

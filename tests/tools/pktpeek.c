@@ -33,22 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static int csum_ok(const uint8_t *p, unsigned int len)
-{
-	uint32_t sum = 0;
-	unsigned int i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += get16(p + i);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return sum == 0xffff;
-}
+#include "tool.h"
 
 int main(int argc, char **argv)
 {
@@ -57,6 +42,7 @@ int main(int argc, char **argv)
 	struct timespec ts = { 30, 0 };
 	sigset_t set;
 	unsigned long n = 0;
+	tool_name = "pktpeek";
 	unsigned int ifindex;
 	int fd, c;
 
@@ -125,7 +111,7 @@ int main(int argc, char **argv)
 		printf("pkt=%lu src=%s dst=%s proto=%u id=%u df=%u mf=%u off=%u ihl=%u len=%u ttl=%u csum=%s\n",
 		       n, src, dst, buf[9], get16(buf + 4), fo >> 14 & 1, fo >> 13 & 1,
 		       (fo & 0x1fff) * 8, ihl / 4, get16(buf + 2), buf[8],
-		       csum_ok(buf, ihl) ? "ok" : "bad");
+		       ip_csum_ok(buf, ihl) ? "ok" : "bad");
 	}
 	printf("done packets=%lu\n", n);
 	close(fd);

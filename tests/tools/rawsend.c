@@ -41,26 +41,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tool.h"
+
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: rawsend [-s SRC] [-p PROTO] [-i ID] [-k STEP] [-D] [-a] [-M] [-R]\n"
 		"               [-o OFFSET] [-O OPTLEN | -x HEX] [-n SIZE] [-P BYTE] [-t TTL] [-T TOS]\n"
 		"               [-c COUNT] [-w MS] [-I IFNAME] [-v] DST\n");
-}
-
-static long num(const char *s, long min, long max, const char *what)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 0);
-	if (errno || *end || end == s || v < min || v > max) {
-		fprintf(stderr, "rawsend: bad %s '%s' (%ld..%ld)\n", what, s, min, max);
-		exit(2);
-	}
-	return v;
 }
 
 /* hex_bytes: "0708.." into out; -1 if not hex or too long */
@@ -95,6 +83,8 @@ int main(int argc, char **argv)
 	unsigned int hlen, total, i;
 	uint8_t *pkt;
 	long n;
+
+	tool_name = "rawsend";
 
 	while ((c = getopt(argc, argv, "s:p:i:k:DaMRo:O:x:n:P:t:T:c:w:I:vh")) != -1) {
 		switch (c) {

@@ -56,6 +56,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tool.h"
+
 #define MAGIC		0x55445053u	/* "UDPS" */
 #define HDR_LEN		24
 #define MAX_STREAMS	64
@@ -82,20 +84,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stop = 1;
-}
-
-static long num(const char *s, long min, long max, const char *what)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 0);
-	if (errno || *end || end == s || v < min || v > max) {
-		fprintf(stderr, "udpseq: bad %s '%s' (%ld..%ld)\n", what, s, min, max);
-		exit(2);
-	}
-	return v;
 }
 
 static uint64_t fnv1a(const uint8_t *p, size_t n)
@@ -471,6 +459,7 @@ static int do_recv(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	tool_name = "udpseq";
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

@@ -31,23 +31,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "tool.h"
+
 #define SPORT	40000
 #define DPORT	40001
 #define MAXLEN	65000
-
-static long num(const char *s, long min, long max, const char *what)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 0);
-	if (errno || *end || end == s || v < min || v > max) {
-		fprintf(stderr, "vnetsend: bad %s '%s' (%ld..%ld)\n", what, s, min, max);
-		exit(2);
-	}
-	return v;
-}
 
 static uint32_t sum16(const uint8_t *p, size_t n, uint32_t sum)
 {
@@ -96,6 +84,8 @@ int main(int argc, char **argv)
 	long long bytes = 0;
 	int c, fd, one = 1, i;
 	size_t plen, len;
+
+	tool_name = "vnetsend";
 
 	while ((c = getopt(argc, argv, "c:m:n:i:h")) != -1) {
 		switch (c) {

@@ -36,6 +36,8 @@
 #include <linux/netfilter_ipv4/ip_tables.h>
 #include <linux/netfilter_ipv6/ip6_tables.h>
 
+#include "tool.h"
+
 static const char *const hook_names[NF_INET_NUMHOOKS] = {
 	"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING",
 };
@@ -90,20 +92,6 @@ static size_t put_error(uint8_t *buf, size_t off)
 	strcpy(et.target.u.user.name, XT_ERROR_TARGET);
 	strcpy(et.errorname, "ERROR");
 	return put_entry(buf, off, &et, XT_ALIGN(sizeof(et)));
-}
-
-static long num(const char *s, long min, long max, const char *what)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 0);
-	if (errno || *end || end == s || v < min || v > max) {
-		fprintf(stderr, "xtsetrule: bad %s '%s' (%ld..%ld)\n", what, s, min, max);
-		exit(2);
-	}
-	return v;
 }
 
 static const char *errname(int e)
@@ -202,6 +190,7 @@ int main(int argc, char **argv)
 	int hook = NF_INET_PRE_ROUTING, c, fd, refused = 0;
 	char *dash;
 
+	tool_name = "xtsetrule";
 	while ((c = getopt(argc, argv, "6t:H:n:r:s:f:h")) != -1) {
 		switch (c) {
 		case '6': ipv6 = 1; break;
