@@ -42,9 +42,10 @@ int main(int argc, char **argv)
 	struct timespec ts = { 30, 0 };
 	sigset_t set;
 	unsigned long n = 0;
-	tool_name = "pktpeek";
 	unsigned int ifindex;
 	int fd, c;
+
+	tool_name = "pktpeek";
 
 	while ((c = getopt(argc, argv, "t:h")) != -1) {
 		switch (c) {
