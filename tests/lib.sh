@@ -214,6 +214,32 @@ bg() {
 	_LIB_PIDS+=("$BG_PID")
 }
 
+# two_routers A R1 R2 B: A 192.0.2.1 -- R1 -- R2 -- B 203.0.113.1, both
+# routers forwarding, R2's link to B 1280 bytes (so R2 fragments what A's
+# and R1's links carry whole). Creates the namespaces.
+two_routers() {
+	local a=$1 r1=$2 r2=$3 b=$4
+	ns_create "$a" "$r1" "$r2" "$b"
+	veth "$a" eth0 "$r1" r1a
+	veth "$r1" r1b "$r2" r2a
+	veth "$r2" r2b "$b" eth0 1280
+	addr "$a" eth0 192.0.2.1/24
+	addr "$r1" r1a 192.0.2.254/24
+	addr "$r1" r1b 198.51.100.1/24
+	addr "$r2" r2a 198.51.100.2/24
+	addr "$r2" r2b 203.0.113.254/24
+	addr "$b" eth0 203.0.113.1/24
+	route "$a" default via 192.0.2.254
+	route "$r1" 203.0.113.0/24 via 198.51.100.2
+	route "$r2" 192.0.2.0/24 via 198.51.100.1
+	route "$b" default via 203.0.113.254
+	forwarding "$r1"
+	forwarding "$r2"
+}
+
+# indent: prefix lines for the test's log.
+indent() { sed 's/^/#   /'; }
+
 # ---------------------------------------------------------------- capture
 
 # capture_start NS IF FILE [FILTER...]: tcpdump on IF in NS into FILE

@@ -58,8 +58,6 @@ ipt "$R" -A OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP
 
 assert_ok "small ping across R" nsx "$A" ping -c 1 -W 5 "$B_IP"
 
-# indent: prefix lines for the log.
-indent() { sed 's/^/#   /'; }
 
 # counter NS TABLE CHAIN: packets counted by the first CLEARDF or DROP rule.
 counter() {

@@ -30,22 +30,7 @@ PORT=5031
 NPING=3 NUDP=10
 N=$((NPING + NUDP))
 
-ns_create "$A" "$R1" "$R2" "$B"
-veth "$A" eth0 "$R1" r1a
-veth "$R1" r1b "$R2" r2a
-veth "$R2" r2b "$B" eth0 1280
-addr "$A" eth0 "$A_IP/24"
-addr "$R1" r1a 192.0.2.254/24
-addr "$R1" r1b 198.51.100.1/24
-addr "$R2" r2a 198.51.100.2/24
-addr "$R2" r2b 203.0.113.254/24
-addr "$B" eth0 "$B_IP/24"
-route "$A" default via 192.0.2.254
-route "$R1" 203.0.113.0/24 via 198.51.100.2
-route "$R2" 192.0.2.0/24 via 198.51.100.1
-route "$B" default via 203.0.113.254
-forwarding "$R1"
-forwarding "$R2"
+two_routers "$A" "$R1" "$R2" "$B"
 # A computes its UDP checksums itself, so that the payload seen on A's link
 # is the payload the routers forward (see 30-forward-blackhole).
 nsx "$A" ethtool -K eth0 tx off >/dev/null
@@ -55,7 +40,6 @@ ipt "$R2" -A OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP
 
 assert_ok "small ping across R1 and R2" nsx "$A" ping -c 1 -W 5 "$B_IP"
 
-indent() { sed 's/^/#   /'; }
 
 # traffic NAME: as in 30-forward-blackhole; captures on A's link and on
 # R2's egress.

@@ -87,7 +87,6 @@ ipt "$R" -A OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP
 
 assert_ok "ping A -> B" nsx "$A" ping -c 1 -W 5 "$B_IP"
 
-indent() { sed 's/^/#   /'; }
 
 head -c $((MB << 20)) /dev/urandom >"$TMPD/data"
 info "t=${SECONDS}s: data"

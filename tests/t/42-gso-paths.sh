@@ -95,7 +95,6 @@ ipt "$R" -A OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP
 
 assert_ok "ping A -> B" nsx "$A" ping -c 1 -W 5 "$B_IP"
 
-indent() { sed 's/^/#   /'; }
 
 # kernel_at_least X.Y
 kernel_at_least() { [ "$(printf '%s\n' "$1" "$(uname -r)" | sort -V | head -n 1)" = "$1" ]; }

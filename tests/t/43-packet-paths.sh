@@ -47,26 +47,11 @@ PORT=5043
 NUDP=6
 NID=200 MAXSTEP=2000
 
-ns_create "$A" "$R1" "$R2" "$B" "$M"
-veth "$A" eth0 "$R1" r1a
-veth "$R1" r1b "$R2" r2a
-veth "$R2" r2b "$B" eth0 1280
-addr "$A" eth0 "$A_IP/24"
-addr "$R1" r1a 192.0.2.254/24
-addr "$R1" r1b 198.51.100.1/24
-addr "$R2" r2a 198.51.100.2/24
-addr "$R2" r2b 203.0.113.254/24
-addr "$B" eth0 "$B_IP/24"
-route "$A" default via 192.0.2.254
-route "$R1" 203.0.113.0/24 via 198.51.100.2
-route "$R2" 192.0.2.0/24 via 198.51.100.1
-route "$B" default via 203.0.113.254
-forwarding "$R1"
-forwarding "$R2"
+two_routers "$A" "$R1" "$R2" "$B"
+ns_create "$M"
 ipt "$R2" -A OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP
 assert_ok "small ping across R1 and R2" nsx "$A" ping -c 1 -W 5 "$B_IP"
 
-indent() { sed 's/^/#   /'; }
 # counters NS TABLE CHAIN: the packet counter of each rule, in order.
 counters() { ipt "$1" -t "$2" -L "$3" -n -v -x | awk 'NR > 2 { printf "%s ", $1 }'; }
 
