@@ -54,10 +54,13 @@
 #
 # 4. gso_segs 0. A packet socket with PACKET_VNET_HDR (what a VM's
 #    virtio-net or a tap user does) in a fifth namespace X hands R's veth
-#    TCP GSO packets of 8 segments of 1400 bytes (tests/tools/vnetsend);
+#    TCP GSO packets of 40 segments of 1400 bytes (tests/tools/vnetsend);
 #    the kernel leaves gso_segs at 0 until it segments them. R's rule
 #    (PREROUTING, -i from X) must reserve IDs for an upper bound of the
-#    segments. Asserted: the segments leave R as fragments without DF,
+#    segments: the next packet's ID is then at least 40 further on. Had it
+#    reserved one, the generator would put the next packet at most 1 + the
+#    jiffies since the last one (< 40 ticks apart here) further on, inside
+#    this packet's range: IDs shared by two segments, certainly. Asserted: the segments leave R as fragments without DF,
 #    with valid header checksums and no ID shared by two datagrams, and B
 #    takes every segment with a valid TCP checksum (payload intact).
 
@@ -335,7 +338,7 @@ assert_eq $NUDP "$EG_DGRAMS" "datagrams of A's on R's egress"
 info "t=${SECONDS}s: UDP GSO checked"
 
 # --- 4. a GSO packet from a packet socket: gso_segs 0 -------------------------
-X=gp-x X_IP=192.0.2.9 NV=20
+X=gp-x X_IP=192.0.2.9 NV=10 NSEG=40
 ns_create "$X"
 veth "$X" x-r "$R" r-x
 addr "$X" x-r "$X_IP/30"
@@ -345,19 +348,19 @@ rmac=$(nsx "$R" cat /sys/class/net/r-x/address)
 bstat() { nsx "$B" nstat -az "$1" | awk -v k="$1" '$1 == k { print $2 }'; }
 segs0=$(bstat TcpInSegs) errs0=$(bstat TcpInCsumErrors)
 capture_start "$R" r-b "$TMPD/vnet-r.pcap" -s 64 tcp and src host "$X_IP"
-out=$(nsx "$X" vnetsend -c $NV -m 1400 -n 8 x-r "$rmac" "$X_IP" "$B_IP")
+out=$(nsx "$X" vnetsend -c $NV -m 1400 -n $NSEG x-r "$rmac" "$X_IP" "$B_IP")
 info "vnetsend: $out"
 sleep 1
 capture_stop "$TMPD/vnet-r.pcap"
 hits=$(counter "$R" PREROUTING)
 segs=$(($(bstat TcpInSegs) - segs0)) errs=$(($(bstat TcpInCsumErrors) - errs0))
 info "gso_segs 0: R's rule counted $hits packets; B took $segs TCP segments, $errs with a bad checksum"
-assert_eq "sent count=$NV bytes=$((NV * 8 * 1400))" "$out" "vnetsend's report"
+assert_eq "sent count=$NV bytes=$((NV * NSEG * 1400))" "$out" "vnetsend's report"
 assert_eq $NV "$hits" "R's rule counter (one GSO packet per send)"
-A_IP=$X_IP check_egress "$TMPD/vnet-r.pcap" "gso_segs 0" 6 $((NV * 8))
-assert_eq $((NV * 8)) "$EG_DGRAMS" "segments of X's GSO packets on R's egress"
+A_IP=$X_IP check_egress "$TMPD/vnet-r.pcap" "gso_segs 0" 6 $((NV * NSEG))
+assert_eq $((NV * NSEG)) "$EG_DGRAMS" "segments of X's GSO packets on R's egress"
 # B checks every segment's TCP checksum (over the payload) before it looks
 # for a socket
-assert_eq $((NV * 8)) "$segs" "TCP segments B received from X"
+assert_eq $((NV * NSEG)) "$segs" "TCP segments B received from X"
 assert_eq 0 "$errs" "TCP checksum errors at B"
 exit 0
