@@ -347,7 +347,7 @@ assert_ok "R's PREROUTING rule for X" ipt "$R" -t mangle -A PREROUTING -i r-x -j
 rmac=$(nsx "$R" cat /sys/class/net/r-x/address)
 bstat() { nsx "$B" nstat -az "$1" | awk -v k="$1" '$1 == k { print $2 }'; }
 segs0=$(bstat TcpInSegs) errs0=$(bstat TcpInCsumErrors)
-capture_start "$R" r-b "$TMPD/vnet-r.pcap" -s 64 tcp and src host "$X_IP"
+capture_start "$R" r-b "$TMPD/vnet-r.pcap" -s 64 -B 16384 tcp and src host "$X_IP"
 out=$(nsx "$X" vnetsend -c $NV -m 1400 -n $NSEG x-r "$rmac" "$X_IP" "$B_IP")
 info "vnetsend: $out"
 sleep 1
