@@ -82,7 +82,9 @@ static void cleardf_tg_save(const void *ip __maybe_unused,
  * and also for nft(8) when it lists a ruleset that iptables-nft wrote.
  * There the rule must stay a CLEARDF rule: nft statements do not clear the
  * GSO fixed-ID flag, so a listing saved with nft and loaded again would
- * silently turn the rule into one that loses merged TCP packets.
+ * silently turn the rule into one that loses merged TCP packets. Nor may it
+ * vanish: nft 0.9.8 prints nothing for a target that does not translate.
+ * So nft gets the target's name, which it cannot load back, and says so.
  */
 static bool cleardf_translating(void)
 {
@@ -96,8 +98,11 @@ static int cleardf_tg_xlate(struct xt_xlate *xl,
 	const struct xt_cleardf_tginfo *info = (const void *)params->target->data;
 	static bool said;
 
-	if (!cleardf_translating())
-		return 0;
+	if (!cleardf_translating()) {
+		xt_xlate_add(xl, "xt target CLEARDF%s",
+			     info->flags & XT_CLEARDF_KEEP_ID ? " --keep-id" : "");
+		return 1;
+	}
 	if (info->flags != XT_CLEARDF_KEEP_ID) {
 		/* printed as a comment ("nft # ..."): say why, once */
 		if (!said)

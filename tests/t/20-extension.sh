@@ -345,11 +345,20 @@ if [ "$FRONTEND" = nft ] && [ $have_nft = 1 ]; then
 	in_ns "$IPT" -t mangle -A PREROUTING -j CLEARDF --keep-id
 	in_ns "$IPT" -t mangle -A POSTROUTING -p esp -j CLEARDF
 	run in_ns nft list table ip mangle
-	info "nft list table ip mangle: $(grep -i cleardf <<<"$out" | tr -s '\t ' ' ' | tr '\n' '|')"
-	[ "$(grep -ci 'CLEARDF' <<<"$out")" -ge 2 ] ||
-		ext_fail "nft list does not show the two CLEARDF rules as CLEARDF" "seen: $out"
-	grep -q 'frag-off set' <<<"$out" &&
-		ext_fail "nft list shows CLEARDF --keep-id as native statements" "seen: $out"
+	listing=$out
+	info "nft list table ip mangle: $(grep -i cleardf <<<"$listing" | tr -s '\t ' ' ' | tr '\n' '|')"
+	grep -q 'xt target CLEARDF --keep-id$' <<<"$listing" ||
+		ext_fail "nft list does not show the --keep-id rule as 'xt target CLEARDF --keep-id'" "seen: $listing"
+	grep -q 'xt target CLEARDF$' <<<"$listing" ||
+		ext_fail "nft list does not show the rule as 'xt target CLEARDF'" "seen: $listing"
+	grep -q 'frag-off set' <<<"$listing" &&
+		ext_fail "nft list shows CLEARDF --keep-id as native statements" "seen: $listing"
+	# loading the listing back must fail, not change the rules
+	in_ns "$IPT" -t mangle -F
+	printf '%s\n' "$listing" >"$TMPD/listing.nft"
+	run in_ns nft -f "$TMPD/listing.nft"
+	[ $rc -ne 0 ] || ext_fail "nft -f of the listing succeeded" "$(in_ns nft list table ip mangle)"
+	info "nft -f of the listing: exit $rc: $(head -n 1 <<<"$out")"
 	in_ns "$IPT" -t mangle -F
 fi
 
