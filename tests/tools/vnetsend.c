@@ -4,12 +4,17 @@
  * virtio_net_hdr (PACKET_VNET_HDR), the way a VM's virtio-net or a tap
  * user hands the kernel a packet to segment. The kernel takes gso_type and
  * gso_size from the header and leaves gso_segs at 0 (the packet is
- * SKB_GSO_DODGY) until it segments the packet.
+ * SKB_GSO_DODGY). Sent through a packet socket, the first device's
+ * transmit path (tcp4_gso_segment(), on validation) computes gso_segs;
+ * written to a tap device (-t), the packet is *received* by the tap's
+ * namespace with gso_segs still 0.
  *
- *   vnetsend [-c COUNT] [-m MSS] [-n SEGS] [-i ID] IFNAME DSTMAC SRC DST
+ *   vnetsend [-t] [-c COUNT] [-m MSS] [-n SEGS] [-i ID] IFNAME DSTMAC SRC DST
  *
  * sends COUNT (default 1) packets out of IFNAME (an Ethernet device, to
- * DSTMAC) from SRC:40000 to DST:40001, each with SEGS (default 8) full
+ * DSTMAC; with -t: IFNAME is a tap device made with
+ * `ip tuntap add IFNAME mode tap vnet_hdr`, and the packets enter the
+ * stack on it) from SRC:40000 to DST:40001, each with SEGS (default 8) full
  * segments of MSS (default 1400) bytes of payload, DF set, IP ID ID
  * (default 4660) plus the packet's number, TCP flags ACK|PSH, the TCP
  * checksum left to the kernel (VIRTIO_NET_HDR_F_NEEDS_CSUM). Payload byte
@@ -20,9 +25,12 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/if_packet.h>
+#include <linux/if_tun.h>
 #include <linux/virtio_net.h>
 #include <net/ethernet.h>
+#include <fcntl.h>
 #include <net/if.h>
+#include <sys/ioctl.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -69,7 +77,7 @@ static void put32(uint8_t *p, uint32_t v)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: vnetsend [-c COUNT] [-m MSS] [-n SEGS] [-i ID] IFNAME DSTMAC SRC DST\n");
+	fprintf(f, "usage: vnetsend [-t] [-c COUNT] [-m MSS] [-n SEGS] [-i ID] IFNAME DSTMAC SRC DST\n");
 }
 
 int main(int argc, char **argv)
@@ -82,13 +90,14 @@ int main(int argc, char **argv)
 	struct sockaddr_ll sll;
 	struct in_addr src, dst;
 	long long bytes = 0;
-	int c, fd, one = 1, i;
+	int c, fd, one = 1, i, tap = 0;
 	size_t plen, len;
 
 	tool_name = "vnetsend";
 
-	while ((c = getopt(argc, argv, "c:m:n:i:h")) != -1) {
+	while ((c = getopt(argc, argv, "tc:m:n:i:h")) != -1) {
 		switch (c) {
+		case 't': tap = 1; break;
 		case 'c': count = num(optarg, 1, 10000, "count"); break;
 		case 'm': mss = num(optarg, 100, 9000, "mss"); break;
 		case 'n': segs = num(optarg, 2, 64, "segments"); break;
@@ -114,21 +123,39 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	memset(&sll, 0, sizeof(sll));
-	sll.sll_family = AF_PACKET;
-	sll.sll_protocol = htons(ETH_P_IP);
-	sll.sll_ifindex = (int)if_nametoindex(argv[optind]);
-	if (!sll.sll_ifindex) {
-		perror("vnetsend: interface");
-		return 1;
-	}
-	fd = socket(AF_PACKET, SOCK_RAW, 0);
-	if (fd < 0) {
-		perror("vnetsend: socket");
-		return 1;
-	}
-	if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) < 0) {
-		perror("vnetsend: PACKET_VNET_HDR");
-		return 1;
+	if (tap) {
+		struct ifreq ifr;
+
+		fd = open("/dev/net/tun", O_RDWR);
+		if (fd < 0) {
+			perror("vnetsend: /dev/net/tun");
+			return 1;
+		}
+		memset(&ifr, 0, sizeof(ifr));
+		ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", argv[optind]);
+		if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+			perror("vnetsend: TUNSETIFF");
+			return 1;
+		}
+	} else {
+		sll.sll_family = AF_PACKET;
+		sll.sll_protocol = htons(ETH_P_IP);
+		sll.sll_ifindex = (int)if_nametoindex(argv[optind]);
+		if (!sll.sll_ifindex) {
+			perror("vnetsend: interface");
+			return 1;
+		}
+		fd = socket(AF_PACKET, SOCK_RAW, 0);
+		if (fd < 0) {
+			perror("vnetsend: socket");
+			return 1;
+		}
+		if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one,
+			       sizeof(one)) < 0) {
+			perror("vnetsend: PACKET_VNET_HDR");
+			return 1;
+		}
 	}
 
 	len = 14 + 20 + 20 + plen;
@@ -171,9 +198,10 @@ int main(int argc, char **argv)
 		ps = sum16(ip + 12, 8, 0) + IPPROTO_TCP + (uint32_t)(20 + plen);
 		put16(tcp + 16, fold(ps));
 
-		if (sendto(fd, buf, sizeof(*vh) + len, 0, (struct sockaddr *)&sll,
-			   sizeof(sll)) < 0) {
-			perror("vnetsend: sendto");
+		if (tap ? write(fd, buf, sizeof(*vh) + len) < 0 :
+			  sendto(fd, buf, sizeof(*vh) + len, 0,
+				 (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+			perror(tap ? "vnetsend: write" : "vnetsend: sendto");
 			return 1;
 		}
 		bytes += (long long)plen;
