@@ -121,6 +121,9 @@ build_bench() {
 	rm -rf "$d"
 	mkdir -p "$d"
 	cp -a "$SNAP/bench" "$SNAP/include" "$d/"
+	# udpblast.c includes the tools' shared header
+	mkdir -p "$d/tests/tools"
+	cp "$SNAP/tests/tools/tool.h" "$d/tests/tools/"
 	rm -f "$d"/bench/kmod/*.ko
 	local cf="-O2 -g -Wall -Wextra -Wshadow"
 	{
