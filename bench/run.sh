@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # bench/run.sh [ROW] [bench.sh options...]
 #
 # What `make bench` runs (ROW = KERNEL, default 6.1 = bookworm): prepares

@@ -1,5 +1,6 @@
 # shellcheck shell=bash disable=SC2034
 # (SC2034: a library; the tests use what it sets)
+# SPDX-License-Identifier: GPL-2.0-only
 # tests/lib.sh: sourced by every tests/t/NN-name.sh, in the guest.
 #
 #   . "$(dirname "$0")/../lib.sh"
@@ -166,8 +167,8 @@ addr() {
 	done
 }
 
-# route NS ARGS...: ip route add ARGS in NS.
-route() {
+# ns_route NS ARGS...: ip route add ARGS in NS.
+ns_route() {
 	local ns=$1
 	shift
 	ip -n "$ns" route add "$@"
@@ -205,8 +206,8 @@ wait_for() {
 	"$@"
 }
 
-# bg NS CMD...: run CMD in NS in the background, killed at exit. Sets BG_PID.
-bg() {
+# ns_bg NS CMD...: run CMD in NS in the background, killed at exit. Sets BG_PID.
+ns_bg() {
 	local ns=$1
 	shift
 	ip netns exec "$ns" "$@" &
@@ -229,16 +230,93 @@ two_routers() {
 	addr "$r2" r2a 198.51.100.2/24
 	addr "$r2" r2b 203.0.113.254/24
 	addr "$b" eth0 203.0.113.1/24
-	route "$a" default via 192.0.2.254
-	route "$r1" 203.0.113.0/24 via 198.51.100.2
-	route "$r2" 192.0.2.0/24 via 198.51.100.1
-	route "$b" default via 203.0.113.254
+	ns_route "$a" default via 192.0.2.254
+	ns_route "$r1" 203.0.113.0/24 via 198.51.100.2
+	ns_route "$r2" 192.0.2.0/24 via 198.51.100.1
+	ns_route "$b" default via 203.0.113.254
 	forwarding "$r1"
 	forwarding "$r2"
 }
 
+# one_router A R B: A 192.0.2.1 --(1500)-- R --(1280)-- B 198.51.100.1,
+# R (ra 192.0.2.254, rb 198.51.100.254) forwarding. Creates the namespaces.
+one_router() {
+	local a=$1 r=$2 b=$3
+	ns_create "$a" "$r" "$b"
+	veth "$a" eth0 "$r" ra
+	veth "$r" rb "$b" eth0 1280
+	addr "$a" eth0 192.0.2.1/24
+	addr "$r" ra 192.0.2.254/24
+	addr "$r" rb 198.51.100.254/24
+	addr "$b" eth0 198.51.100.1/24
+	ns_route "$a" default via 192.0.2.254
+	ns_route "$b" default via 198.51.100.254
+	forwarding "$r"
+}
+
+# black_hole NS: the "fragmentation needed" NS sends never leaves NS (a
+# PMTUD black hole, in NS's filter OUTPUT chain).
+black_hole() {
+	ipt "$1" -A OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP
+}
+
 # indent: prefix lines for the test's log.
 indent() { sed 's/^/#   /'; }
+
+# ---------------------------------------------------------------- traffic
+
+# udp_recv NS PORT FILE [OPTION...]: `udpseq recv OPTION... PORT` in NS in
+# the background, its output into FILE; returns once it listens. Sets
+# RECV_PID (stop it with udp_recv_stop FILE).
+udp_recv() {
+	local ns=$1 port=$2 file=$3
+	shift 3
+	ns_bg "$ns" udpseq recv "$@" "$port" >"$file"
+	RECV_PID=$BG_PID
+	wait_for 10 grep -q '^ready' "$file" || fail "udpseq recv in $ns did not start"
+}
+
+# udp_recv_stop FILE: stop the receiver RECV_PID half a second after the
+# last send; sets UDP_GOOD and UDP_CORRUPT from its totals in FILE.
+udp_recv_stop() {
+	sleep 0.5
+	kill -TERM "$RECV_PID"
+	wait "$RECV_PID" || true
+	UDP_GOOD=$(sed -n 's/^recv total good=\([0-9]*\) .*/\1/p' "$1")
+	UDP_CORRUPT=$(sed -n 's/^recv total .* corrupt=\([0-9]*\) .*/\1/p' "$1")
+}
+
+# udp_df_send NS HOST PORT COUNT: COUNT UDP datagrams of 1400 bytes with DF
+# (stream 1) from NS to HOST:PORT. Sets UDP_SENT.
+udp_df_send() {
+	local out
+	out=$(nsx "$1" udpseq send -S 1 -D -c "$4" -s 1400 -w 20000 "$2" "$3")
+	UDP_SENT=$(sed -n 's/^sent stream=1 total=\([0-9]*\) .*/\1/p' <<<"$out")
+}
+
+# blackhole_traffic NAME EGRESS_NS EGRESS_IF [a]: the traffic of the
+# black-hole tests: NPING pings `-M do -s 1400` and NUDP DF datagrams of
+# 1400 bytes from A to B (the test's A, A_IP, B, B_IP, PORT), captured on
+# EGRESS_NS/EGRESS_IF into $TMPD/NAME-r.pcap and, with `a`, on A's eth0
+# into $TMPD/NAME-a.pcap (what A sent). Sets PING_RC, PING_RECV, UDP_SENT,
+# UDP_GOOD, UDP_CORRUPT.
+# shellcheck disable=SC2153 # A, B, PORT, ...: the test's
+blackhole_traffic() {
+	local name=$1 rns=$2 rif=$3 on_a=${4:-} out recv
+	recv=$TMPD/$name.recv
+	udp_recv "$B" "$PORT" "$recv"
+	[ -z "$on_a" ] || capture_start "$A" eth0 "$TMPD/$name-a.pcap" src host "$A_IP" and dst host "$B_IP"
+	capture_start "$rns" "$rif" "$TMPD/$name-r.pcap" src host "$A_IP"
+
+	PING_RC=0
+	out=$(nsx "$A" ping -M "do" -s 1400 -c "$NPING" -i 0.2 -W 2 "$B_IP" 2>&1) || PING_RC=$?
+	PING_RECV=$(printf '%s\n' "$out" | sed -n 's/.* \([0-9]*\) received.*/\1/p')
+	udp_df_send "$A" "$B_IP" "$PORT" "$NUDP"
+	udp_recv_stop "$recv"
+	[ -z "$on_a" ] || capture_stop "$TMPD/$name-a.pcap"
+	capture_stop "$TMPD/$name-r.pcap"
+	info "$name: ping exit $PING_RC, $PING_RECV/$NPING replies; UDP sent $UDP_SENT, delivered intact $UDP_GOOD, corrupt $UDP_CORRUPT"
+}
 
 # ---------------------------------------------------------------- capture
 

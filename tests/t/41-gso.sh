@@ -72,18 +72,18 @@ addr "$R" r-s 198.51.100.1/24
 addr "$S" s-r 198.51.100.2/24
 addr "$S" s-b 203.0.113.254/24
 addr "$B" eth0 "$B_IP/24"
-route "$A" default via 192.0.2.2
-route "$M" default via 192.0.2.6
-route "$R" 192.0.2.0/30 via 192.0.2.5
-route "$R" 203.0.113.0/24 via 198.51.100.2
-route "$S" default via 198.51.100.1
-route "$B" default via 203.0.113.254
+ns_route "$A" default via 192.0.2.2
+ns_route "$M" default via 192.0.2.6
+ns_route "$R" 192.0.2.0/30 via 192.0.2.5
+ns_route "$R" 203.0.113.0/24 via 198.51.100.2
+ns_route "$S" default via 198.51.100.1
+ns_route "$B" default via 203.0.113.254
 forwarding "$M"
 forwarding "$R"
 forwarding "$S"
 
 # The black hole: R's "fragmentation needed" never leaves R.
-ipt "$R" -A OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP
+black_hole "$R"
 
 assert_ok "ping A -> B" nsx "$A" ping -c 1 -W 5 "$B_IP"
 
@@ -100,7 +100,7 @@ transfer() {
 	local port=$1 bytes=$2 tmo=$3 rpid t0 i
 	rm -f "$TMPD/recv"
 	# shellcheck disable=SC2217 # bg is lib.sh's, and nc must not read a tty
-	bg "$B" nc -l "$port" <"/dev/null" >"$TMPD/recv"
+	ns_bg "$B" nc -l "$port" <"/dev/null" >"$TMPD/recv"
 	rpid=$BG_PID
 	wait_for 10 sh -c "ip netns exec $B ss -Hltn 'sport = :$port' | grep -q LISTEN" ||
 		fail "nc -l $port did not start"

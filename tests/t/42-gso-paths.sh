@@ -89,15 +89,15 @@ addr "$M" m-r 192.0.2.5/30
 addr "$R" r-m 192.0.2.6/30
 addr "$R" r-b 198.51.100.254/24
 addr "$B" eth0 "$B_IP/24"
-route "$A" default via 192.0.2.2
-route "$M" default via 192.0.2.6
-route "$R" 192.0.2.0/24 via 192.0.2.5
-route "$B" default via 198.51.100.254
+ns_route "$A" default via 192.0.2.2
+ns_route "$M" default via 192.0.2.6
+ns_route "$R" 192.0.2.0/24 via 192.0.2.5
+ns_route "$B" default via 198.51.100.254
 forwarding "$M"
 forwarding "$R"
 
 # The black hole: R's "fragmentation needed" never leaves R.
-ipt "$R" -A OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP
+black_hole "$R"
 
 assert_ok "ping A -> B" nsx "$A" ping -c 1 -W 5 "$B_IP"
 
@@ -117,7 +117,7 @@ udp_burst() {
 	local name=$1 port=$2 stream=$3 recv out rpid i
 	shift 3
 	recv=$TMPD/$name.recv
-	bg "$B" udpseq recv -n "$NUDP" "$port" >"$recv"
+	ns_bg "$B" udpseq recv -n "$NUDP" "$port" >"$recv"
 	rpid=$BG_PID
 	wait_for 10 grep -q '^ready' "$recv" || fail "udpseq recv did not start"
 	capture_start "$R" r-b "$TMPD/$name-r.pcap" -s 64 -B 16384 udp and src host "$A_IP"
@@ -208,7 +208,7 @@ assert_ok "R's PREROUTING rule" ipt "$R" -t mangle -A PREROUTING -i r-m -j CLEAR
 # of the members both frag_lists hold) before it writes. The copies must
 # keep DF; the members' headers are not part of what the socket reads, so
 # for them this shows only that nothing is lost or oopses.
-bg "$R" pktpeek -t 120 r-m >"$TMPD/peek.txt"
+ns_bg "$R" pktpeek -t 120 r-m >"$TMPD/peek.txt"
 wait_for 10 grep -q '^ready' "$TMPD/peek.txt" || fail "pktpeek on R's ingress did not start"
 PEEK_PID=$(sed -n 's/^ready pid=//p' "$TMPD/peek.txt")
 
@@ -259,7 +259,7 @@ SUM=$(sha256sum <"$TMPD/data" | cut -d' ' -f1)
 transfer() {
 	local name=$1 port=$2 rpid i
 	# shellcheck disable=SC2217 # bg is lib.sh's, and nc must not read a tty
-	bg "$B" nc -l "$port" <"/dev/null" >"$TMPD/$name.recv"
+	ns_bg "$B" nc -l "$port" <"/dev/null" >"$TMPD/$name.recv"
 	rpid=$BG_PID
 	wait_for 10 sh -c "ip netns exec $B ss -Hltn 'sport = :$port' | grep -q LISTEN" ||
 		fail "nc -l $port did not start"
