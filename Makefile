@@ -36,7 +36,7 @@ XT_LIBS		:= $(shell $(PKG_CONFIG) --libs xtables 2>/dev/null)
 
 EXT		:= userspace-ext/libxt_CLEARDF.so
 
-.PHONY: all module extension install install-module install-extension \
+.PHONY: all module extension install install-module install-extension check-all \
 	uninstall clean distclean deps check check-matrix mutants demo bench checkpatch
 
 all: module extension
@@ -91,8 +91,13 @@ deps:
 check: deps
 	tests/harness/check.sh $(KERNEL)
 
+# CI's matrix: the full suite on bookworm, the core tests on the other rows.
 check-matrix: deps
 	tests/harness/matrix.sh
+
+# Every row, the full suite.
+check-all: deps
+	CLEARDF_FULL_ROWS=all tests/harness/matrix.sh
 
 mutants: deps
 	tests/harness/mutants.sh --row $(KERNEL)

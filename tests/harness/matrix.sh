@@ -7,6 +7,11 @@
 # passed/failed/skipped, time. Exit status 1 if any row failed to prepare,
 # build or pass.
 #
+# Which suite a row runs: the full suite on the rows in CLEARDF_FULL_ROWS
+# (default: bookworm, the release routers run; `all` for every row, which is
+# `make check-all`), the core tests (`# suite: core`, filter @core) on the
+# others. Filters after `--` replace both.
+#
 # CLEARDF_JOBS=N runs N rows at once (default 2). On a 2-core machine
 # bookworm's suite took 491 s alone and 670-717 s beside another row: two
 # at a time finish sooner. Each row's output goes to build/<row>/check.log
@@ -29,6 +34,18 @@ main() {
 	[ $# -eq 0 ] || shift
 	[ ${#rows[@]} -gt 0 ] || read -r -a rows <<<"${CLEARDF_ROWS:-$ALL_ROWS}"
 
+	full_rows=" ${CLEARDF_FULL_ROWS:-bookworm} "
+	user_filters=0
+	local skip=0 a
+	for a in "$@"; do
+		if [ $skip = 1 ]; then skip=0; continue; fi
+		case $a in
+		--timeout | --entry) skip=1 ;;
+		--*) ;;
+		*) user_filters=1 ;;
+		esac
+	done
+
 	table=$TREE/build/matrix.txt
 	mkdir -p "$TREE/build"
 	declare -a lines=()
@@ -48,18 +65,19 @@ main() {
 	trap 'trap - INT TERM; kill $(jobs -p) 2>/dev/null; exit 130' INT TERM
 	for r in "${rows[@]}"; do
 		resolve_row "$r"
+		read -r -a sf <<<"$(suite_filter "$ROW")"
 		mkdir -p "$BUILD_DIR"
 		rm -f "$BUILD_DIR/matrix.env"
 		if [ "$jobs" = 1 ]; then
 			log "==== $ROW"
-			run_row "$ROW" "$BUILD_DIR" "$@"
+			run_row "$ROW" "$BUILD_DIR" "$@" "${sf[@]}"
 			continue
 		fi
 		while [ "$running" -ge "$jobs" ]; do
 			reap_one
 		done
 		log "==== $ROW: started (output: build/$ROW/check.log)"
-		run_row "$ROW" "$BUILD_DIR" "$@" >"$BUILD_DIR/check.log" 2>&1 &
+		run_row "$ROW" "$BUILD_DIR" "$@" "${sf[@]}" >"$BUILD_DIR/check.log" 2>&1 &
 		pid_row[$!]=$ROW
 		running=$((running + 1))
 	done
@@ -76,6 +94,7 @@ main() {
 			dt=$(sed -n 's/^TIME=//p' "$BUILD_DIR/matrix.env")
 		fi
 		kernel="?" gcc="?" warnings="?" passed="-" failed="-" skipped="-" verdict=FAIL
+		suite=$(row_suite "$ROW")
 		if [ -r "$ROW_CACHE/kernel.env" ]; then
 			kernel=$(sed -n 's/^KERNEL_PKGS=".*=\([^ "]*\)".*/\1/p' "$ROW_CACHE/kernel.env")
 			kernel="$(sed -n 's/^ABI=//p' "$ROW_CACHE/kernel.env") ($kernel)"
@@ -98,18 +117,35 @@ main() {
 		else
 			t_failed=$((t_failed + 1))
 		fi
-		lines+=("$(printf '%-19s %-42s %-7s %8s %6s %6s %7s %7ss  %s' \
-			"$ROW" "$kernel" "$gcc" "$warnings" "$passed" "$failed" "$skipped" "$dt" "$verdict")")
+		lines+=("$(printf '%-19s %-42s %-7s %8s %-6s %6s %6s %7s %7ss  %s' \
+			"$ROW" "$kernel" "$gcc" "$warnings" "$suite" "$passed" "$failed" "$skipped" "$dt" "$verdict")")
 	done
 
 	{
-		printf '%-19s %-42s %-7s %8s %6s %6s %7s %8s  %s\n' \
-			row kernel gcc warnings passed failed skipped time result
+		printf '%-19s %-42s %-7s %8s %-6s %6s %6s %7s %8s  %s\n' \
+			row kernel gcc warnings suite passed failed skipped time result
 		printf '%s\n' "${lines[@]}"
 		echo "total $(elapsed "$t_all") s"
 		echo "matrix: $t_passed passed, $t_failed failed, $t_skipped skipped"
 	} | tee "$table"
 	exit $bad
+}
+
+# row_suite ROW: which suite ROW runs: full, core, or given (the user's
+# filters decide).
+row_suite() {
+	if [ "$user_filters" = 1 ]; then
+		echo given
+	elif [ "$full_rows" = " all " ] || [[ $full_rows == *" $1 "* ]]; then
+		echo full
+	else
+		echo core
+	fi
+}
+
+# suite_filter ROW: the run-suite filter for ROW's suite (none for full).
+suite_filter() {
+	[ "$(row_suite "$1")" != core ] || echo @core
 }
 
 # run_row ROW BUILD_DIR [ARGS...]: check.sh for one row; its exit status

@@ -4,6 +4,7 @@
 # module autoloading through both iptables front ends, nft, and capture.
 # If this fails, no other result of the run means anything.
 # frontends: legacy nft
+# suite: core
 # shellcheck source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
 

@@ -11,6 +11,7 @@
 # With --keep-id the ID a's sender chose is kept. Without the rule the ping
 # fails (the test would prove nothing otherwise).
 # frontends: legacy nft
+# suite: core
 
 # shellcheck source=../lib.sh
 . "$(dirname "$0")/../lib.sh"

@@ -19,6 +19,7 @@
 #      1538-byte datagrams (20 outer IP + 4 GRE + 14 Ethernet + 1500).
 #
 # frontends: legacy nft
+# suite: core
 
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"

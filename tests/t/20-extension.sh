@@ -15,6 +15,7 @@
 # Exit 0 pass, 1 fail (kselftest convention).
 #
 # frontends: legacy nft
+# suite: core
 
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"

@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 # frontends: legacy nft
+# suite: core
 #
 # 40-edge-cases: what CLEARDF does to each kind of packet, header field by
 # header field and byte for byte.

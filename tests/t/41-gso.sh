@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 # frontends: legacy nft
+# suite: core
 #
 # 41-gso: CLEARDF on GSO packets.
 #

@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 # frontends: legacy nft
+# suite: core
 #
 # 50-lifecycle: the module's life while rules and traffic come and go.
 #  1. rmmod is refused while a rule uses the target (with iptables-nft the
