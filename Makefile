@@ -7,7 +7,9 @@
 #   make deps             install what building and testing need (Debian, root)
 #   make demo             the article's story, live in a QEMU guest
 #   make check            the test suite in a QEMU guest (KERNEL=6.1 by default)
-#   make check-matrix     the suite on every kernel of the matrix
+#   make check-matrix     CI's matrix: the full suite on bookworm, the core
+#                         tests (# suite: core) on every other row
+#   make check-all        the full suite on every row
 #   make mutants          prove the tests can fail: tests/mutants/*.patch, each
 #                         a bug in the module, must each fail a test (KERNEL=)
 #   make bench            performance and ID-quality measurements
