@@ -107,18 +107,17 @@ art_topology() {
 		link set na0 up
 		link set nb0 up
 	EOF
-	ip -n rA -b - <<-EOF
-		addr add $ART_UA/24 dev wan0
-		link set wan0 up
-		link set lan0 up
-		route add 203.0.113.0/24 via 198.51.100.254
-	EOF
-	ip -n rB -b - <<-EOF
-		addr add $ART_UB/24 dev wan0
-		link set wan0 up
-		link set lan0 up
-		route add 198.51.100.0/24 via 203.0.113.254
-	EOF
+	# each router: its underlay address, its links up, the other underlay
+	local ua net gw
+	for r in "rA $ART_UA 203.0.113.0/24 198.51.100.254" "rB $ART_UB 198.51.100.0/24 203.0.113.254"; do
+		read -r r ua net gw <<<"$r"
+		ip -n "$r" -b - <<-EOF
+			addr add $ua/24 dev wan0
+			link set wan0 up
+			link set lan0 up
+			route add $net via $gw
+		EOF
+	done
 	ART_TUN=""
 	art_tunnel "$1"
 }

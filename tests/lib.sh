@@ -206,6 +206,13 @@ wait_for() {
 	"$@"
 }
 
+# alive PID: PID runs (a zombie, not yet waited for, does not count).
+alive() {
+	local st
+	st=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+
 # ns_bg NS CMD...: run CMD in NS in the background, killed at exit. Sets BG_PID.
 ns_bg() {
 	local ns=$1
@@ -254,6 +261,26 @@ one_router() {
 	forwarding "$r"
 }
 
+# front_hop A M R: A 192.0.2.1/30 --(eth0, m-a)-- M --(m-r, r-m)-- R
+# 192.0.2.6/30: A routes via M, M via R, R back to 192.0.2.0/24 via M; M
+# forwards. (The GSO tests' sender sits one hop before R, so that R gets
+# its packets from a forwarding router.) The namespaces exist already; R's
+# onward links and routes are the test's.
+front_hop() {
+	local a=$1 m=$2 r=$3
+	# (interface names that no ip-link keyword starts with: "ma" is "master")
+	veth "$a" eth0 "$m" m-a
+	veth "$m" m-r "$r" r-m
+	addr "$a" eth0 192.0.2.1/30
+	addr "$m" m-a 192.0.2.2/30
+	addr "$m" m-r 192.0.2.5/30
+	addr "$r" r-m 192.0.2.6/30
+	ns_route "$a" default via 192.0.2.2
+	ns_route "$m" default via 192.0.2.6
+	ns_route "$r" 192.0.2.0/24 via 192.0.2.5
+	forwarding "$m"
+}
+
 # black_hole NS: the "fragmentation needed" NS sends never leaves NS (a
 # PMTUD black hole, in NS's filter OUTPUT chain).
 black_hole() {
@@ -294,6 +321,46 @@ udp_df_send() {
 	UDP_SENT=$(sed -n 's/^sent stream=1 total=\([0-9]*\) .*/\1/p' <<<"$out")
 }
 
+# tcp_listen NS PORT FILE: `nc -l PORT` in NS in the background, what it
+# receives into FILE; returns once it listens. Sets TCP_RPID (tcp_send
+# stops it).
+tcp_listen() {
+	local ns=$1 port=$2
+	TCP_RECV=$3
+	# shellcheck disable=SC2217 # ns_bg is ours, and nc must not read a tty
+	ns_bg "$ns" nc -l "$port" <"/dev/null" >"$TCP_RECV"
+	TCP_RPID=$BG_PID
+	wait_for 10 sh -c "ip netns exec $ns ss -Hltn 'sport = :$port' | grep -q LISTEN" ||
+		fail "nc -l $port did not start"
+}
+
+# tcp_send NS HOST PORT FILE TIMEOUT TENTHS: FILE from NS to the tcp_listen
+# receiver at HOST:PORT over TCP (bash's /dev/tcp: it sends everything, then
+# closes), the sender killed after TIMEOUT seconds. The receiver ends when
+# the sender has closed and everything is in; it gets TENTHS tenths of a
+# second for that (none after a failed send: nothing more is coming), then
+# it is stopped. Sets XFER_RC (the sender's exit status: 124 on timeout),
+# XFER_LEN (bytes received), XFER_SUM (their sha256), XFER_S (seconds).
+tcp_send() {
+	local ns=$1 host=$2 port=$3 file=$4 tmo=$5 tenths=$6 t0 i
+	t0=$(date +%s)
+	XFER_RC=0
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	nsx "$ns" timeout "$tmo" bash -c 'cat "$1" >"/dev/tcp/$2/$3"' _ "$file" "$host" "$port" ||
+		XFER_RC=$?
+	if [ $XFER_RC = 0 ]; then
+		for ((i = 0; i < tenths; i++)); do
+			alive "$TCP_RPID" || break
+			sleep 0.1
+		done
+	fi
+	kill "$TCP_RPID" 2>/dev/null || true
+	wait "$TCP_RPID" 2>/dev/null || true
+	XFER_S=$(($(date +%s) - t0))
+	XFER_LEN=$(stat -c %s "$TCP_RECV")
+	XFER_SUM=$(sha256sum <"$TCP_RECV" | cut -d' ' -f1)
+}
+
 # blackhole_traffic NAME EGRESS_NS EGRESS_IF [a]: the traffic of the
 # black-hole tests: NPING pings `-M do -s 1400` and NUDP DF datagrams of
 # 1400 bytes from A to B (the test's A, A_IP, B, B_IP, PORT), captured on
@@ -316,6 +383,25 @@ blackhole_traffic() {
 	[ -z "$on_a" ] || capture_stop "$TMPD/$name-a.pcap"
 	capture_stop "$TMPD/$name-r.pcap"
 	info "$name: ping exit $PING_RC, $PING_RECV/$NPING replies; UDP sent $UDP_SENT, delivered intact $UDP_GOOD, corrupt $UDP_CORRUPT"
+}
+
+# assert_black_hole WHEN: after blackhole_traffic, nothing arrived: the
+# pings failed, all NUDP datagrams were sent (A learned no smaller PMTU)
+# and none was delivered. WHEN: "without a rule", "with CLEARDF in ...".
+assert_black_hole() {
+	assert_ne 0 "$PING_RC" "ping -M do -s 1400 $1 (exit status)"
+	assert_eq 0 "$PING_RECV" "ping replies $1"
+	assert_eq "$NUDP" "$UDP_SENT" "DF datagrams sent (A learned no smaller PMTU)"
+	assert_eq 0 "$UDP_GOOD" "DF datagrams delivered $1"
+}
+
+# assert_rescued WHEN: after blackhole_traffic, everything arrived: every
+# ping answered, every datagram delivered intact, none corrupt.
+assert_rescued() {
+	assert_eq 0 "$PING_RC" "ping -M do -s 1400 $1 (exit status)"
+	assert_eq "$NPING" "$PING_RECV" "ping replies $1"
+	assert_eq "$NUDP" "$UDP_GOOD" "DF datagrams delivered intact $1"
+	assert_eq 0 "$UDP_CORRUPT" "corrupt datagrams at B $1"
 }
 
 # ---------------------------------------------------------------- capture

@@ -45,12 +45,6 @@ SYS=/sys/module/$MOD
 klog_start=$(dmesg | wc -l)
 
 loaded() { [ -d "$SYS" ]; }
-# alive PID: PID runs (a zombie not yet waited for does not count)
-alive() {
-	local st
-	st=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) || return 1
-	[ -n "$st" ] && [ "$st" != Z ]
-}
 refcnt() { cat "$SYS/refcnt" 2>/dev/null || echo none; }
 refcnt_is() { [ "$(refcnt)" = "$1" ]; }
 
