@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # bench/report.awk: turns the guest's "BENCH ..." lines into the tables of
 # bench/RESULTS.md (markdown). Plain POSIX awk (mawk is fine).
 #

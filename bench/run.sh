@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # bench/run.sh [ROW] [bench.sh options...]
 #
 # What `make bench` runs (ROW = KERNEL, default 6.1 = bookworm): prepares
@@ -121,6 +122,9 @@ build_bench() {
 	rm -rf "$d"
 	mkdir -p "$d"
 	cp -a "$SNAP/bench" "$SNAP/include" "$d/"
+	# udpblast.c includes the tools' shared header
+	mkdir -p "$d/tests/tools"
+	cp "$SNAP/tests/tools/tool.h" "$d/tests/tools/"
 	rm -f "$d"/bench/kmod/*.ko
 	local cf="-O2 -g -Wall -Wextra -Wshadow"
 	{

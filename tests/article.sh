@@ -1,5 +1,6 @@
 # shellcheck shell=bash disable=SC2034
 # (SC2034: the ART_* variables set here are read by the tests)
+# SPDX-License-Identifier: GPL-2.0-only
 # tests/article.sh: the topology of the article the project started from
 # (shared/seeds: "GRE bridging, IPsec and NFQUEUE"), for tests/t/1x-*.sh.
 # Sourced after tests/lib.sh:
@@ -106,18 +107,17 @@ art_topology() {
 		link set na0 up
 		link set nb0 up
 	EOF
-	ip -n rA -b - <<-EOF
-		addr add $ART_UA/24 dev wan0
-		link set wan0 up
-		link set lan0 up
-		route add 203.0.113.0/24 via 198.51.100.254
-	EOF
-	ip -n rB -b - <<-EOF
-		addr add $ART_UB/24 dev wan0
-		link set wan0 up
-		link set lan0 up
-		route add 198.51.100.0/24 via 203.0.113.254
-	EOF
+	# each router: its underlay address, its links up, the other underlay
+	local ua net gw
+	for r in "rA $ART_UA 203.0.113.0/24 198.51.100.254" "rB $ART_UB 198.51.100.0/24 203.0.113.254"; do
+		read -r r ua net gw <<<"$r"
+		ip -n "$r" -b - <<-EOF
+			addr add $ua/24 dev wan0
+			link set wan0 up
+			link set lan0 up
+			route add $net via $gw
+		EOF
+	done
 	ART_TUN=""
 	art_tunnel "$1"
 }
@@ -405,7 +405,7 @@ art_check_inner() {
 	local f=$1 n=$2 lines l ids
 	lines=$(pcap_ip "$f" | grep " src=$ART_HA dst=$ART_HB proto=1 " || true)
 	info "echo requests captured at hB:"
-	printf '%s\n' "$lines" | sed 's/^/#   /'
+	printf '%s\n' "$lines" | indent
 	assert_eq "$n" "$(printf '%s\n' "$lines" | grep -c . || true)" "echo requests that reached hB"
 	while read -r l; do
 		assert_eq 0 "$(field df "$l")" "DF of an echo request at hB"
@@ -429,14 +429,14 @@ art_check_underlay() {
 	lines=$(pcap_ip "$f" | grep " layer=0 .* proto=$proto " || true)
 	[ -n "$lines" ] || fail "no protocol $proto packets on the underlay"
 	info "underlay ($(printf '%s\n' "$lines" | grep -c .) packets of protocol $proto), the first 6:"
-	printf '%s\n' "$lines" | head -n 6 | sed 's/^/#   /'
+	printf '%s\n' "$lines" | head -n 6 | indent
 	bad=$(printf '%s\n' "$lines" | grep -vE ' df=0 .* csum=ok' || true)
 	assert_eq "" "$bad" "underlay packets with DF set or a bad header checksum"
 	bad=$(printf '%s\n' "$lines" | grep ' id=0 ' || true)
 	assert_eq "" "$bad" "underlay packets with ID 0"
 	reasm=$(pcap_ip "$f" -r | grep " proto=$proto " || true)
 	info "reassembled on the underlay (fragmented datagrams):"
-	printf '%s\n' "$reasm" | awk '$5 != "frags=1"' | sed 's/^/#   /' | head -n 12
+	printf '%s\n' "$reasm" | awk '$5 != "frags=1"' | indent | head -n 12
 	dup=$(printf '%s\n' "$reasm" | awk '{ print $1, $2, $4 }' | sort | uniq -d)
 	assert_eq "" "$dup" "(src, dst, id) used by more than one datagram on the underlay"
 	incomplete=$(printf '%s\n' "$reasm" | grep 'complete=no' || true)

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # bench/guest/bench.sh [options]: the benchmarks, inside the QEMU guest.
 #
 # Run by bench/run.sh through tests/harness/boot.sh --entry. Prints raw
@@ -146,8 +147,8 @@ for v in "${VARIANTS[@]}"; do
 	ip -n brx link set "f$i" mtu 1400 up
 	addr brt "r$i" "$(r_rtr "$i")/28"
 	addr brx "f$i" "$(f_rcv "$i")/28"
-	route "bs$i" "$(f_rcv "$i")/32" via "$(f_rtr "$i")"
-	route brx "$(f_snd "$i")/32" via "$(r_rtr "$i")"
+	ns_route "bs$i" "$(f_rcv "$i")/32" via "$(f_rtr "$i")"
+	ns_route brx "$(f_snd "$i")/32" via "$(r_rtr "$i")"
 done
 
 nfq_pid=""
@@ -270,13 +271,13 @@ if part pps; then
 		kill "${pps_pids[@]}" 2>/dev/null
 	fi
 	for p in "${pps_pids[@]}"; do wait "$p"; done
-	[ $ctl_rc = 0 ] || { sed 's/^/#   /' "$TMPD/slices"; info "the controller failed ($ctl_rc)"; }
+	[ $ctl_rc = 0 ] || { indent <"$TMPD/slices"; info "the controller failed ($ctl_rc)"; }
 	for i in $PPS_VARIANTS; do
 		[ -z "${BROKEN[$i]:-}" ] || continue
 		for series in small frag; do
 			# a variant that never got a packet through
 			if ! grep -E "^slice name=$series\.${VNAME[$i]} .* pps=[0-9.]*[1-9]" "$TMPD/slices" >/dev/null; then
-				sed 's/^/#   /' "$TMPD/ctl.$series.${VNAME[$i]}".{recv,send} 2>/dev/null
+				cat "$TMPD/ctl.$series.${VNAME[$i]}".{recv,send} 2>/dev/null | indent
 				if [ $series = frag ]; then
 					broken "$i" "no packet through in the frag series (the router drops DF packets: did the rule clear DF?)"
 				else
@@ -305,7 +306,7 @@ if part ids; then
 		wait "$rpid"
 		res=$(grep '^result' "$ctl.recv")
 		if [ -z "$res" ]; then
-			sed 's/^/#   /' "$ctl.recv" "$ctl.send"
+			cat "$ctl.recv" "$ctl.send" | indent
 			broken "$i" "the ID series did not finish"
 			continue
 		fi
@@ -358,7 +359,7 @@ if part conseq; then
 			# (failures include the timeouts of earlier variants' queues)
 			reasm="reasm_ok=$(($(snmp_ip ReasmOKs) - ok0)) reasm_fails=$(($(snmp_ip ReasmFails) - fails0))"
 			if [ -z "$res" ]; then
-				sed 's/^/#   /' "$ctl.recv" "$ctl.send"
+				cat "$ctl.recv" "$ctl.send" | indent
 				broken "$i" "the loss+reorder test did not finish"
 				continue
 			fi

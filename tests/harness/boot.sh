@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # boot.sh ROW [--timeout S] [--entry CMD] [--quiet] [--interactive] [FILTER...]
 #
 # Packs an initramfs and boots the row's Debian kernel under QEMU (TCG,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # build.sh ROW
 #
 # Builds, inside the row's chroot (its compiler, its kernel headers, its

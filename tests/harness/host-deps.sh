@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Install, on a Debian host, what building cleardf and booting its test
 # guests need. Only missing packages are installed; nothing is installed
 # into, or loaded by, the running kernel.
