@@ -290,14 +290,17 @@ ART_TC_ON=0	# 1: the tc placement is in place on rA and rB
 # art_bridge_nf's setting, which the other placements need)
 _art_tc() {
 	local r k=net.bridge.bridge-nf-call-iptables
+	# one exec per router (under TCG every exec counts)
 	for r in rA rB; do
 		if [ "$1" = on ]; then
-			nsx "$r" sysctl -q -w $k=0
-			printf 'qdisc add dev lan0 clsact\nfilter add dev lan0 ingress protocol ip bpf da obj %s sec cleardf\n' \
-				"$ART_TC_OBJ" | nsx "$r" tc -b - || fail "tc in $r: the eBPF program $ART_TC_OBJ did not load"
+			# shellcheck disable=SC2016 # expanded by the inner shell
+			nsx "$r" sh -c 'sysctl -q -w "$1=0" && tc qdisc add dev lan0 clsact &&
+				tc filter add dev lan0 ingress protocol ip bpf da obj "$2" sec cleardf' \
+				_art_tc "$k" "$ART_TC_OBJ" || fail "tc in $r: the eBPF program $ART_TC_OBJ did not load"
 		else
-			nsx "$r" tc qdisc del dev lan0 clsact || fail "tc in $r: removing clsact from lan0"
-			nsx "$r" sysctl -q -w $k=1
+			# shellcheck disable=SC2016 # expanded by the inner shell
+			nsx "$r" sh -c 'tc qdisc del dev lan0 clsact && sysctl -q -w "$1=1"' _art_tc "$k" ||
+				fail "tc in $r: removing clsact from lan0"
 		fi
 	done
 	ART_TC_ON=$([ "$1" = on ] && echo 1 || echo 0)
