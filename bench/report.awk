@@ -79,7 +79,7 @@ BEGIN {
 	label["nfqueue"] = "7. NFQUEUE + userspace program"
 	label["tc-bpf"] = "8. tc eBPF: clear DF, `bpf_get_prandom_u32()` ID"
 	label["tc-bpf-keepid"] = "9. tc eBPF: clear DF, keep the ID"
-	label["pedit"] = "10. tc `pedit ex munge ip df set 0` + `csum ip`"
+	label["pedit"] = "10. tc `pedit ex munge ip df set 0` + `csum ip4h`"
 	label["nft-id16"] = "6b. nftables, ID spelled `numgen random mod 65536 << 16`"
 	label["none-conseq"] = "no rule, sender without DF (the kernel's own IDs)"
 	nseries = split("small frag", series, " ")
