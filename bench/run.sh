@@ -166,9 +166,9 @@ estimate() {
 			}
 		}
 		END {
-			# busy guest seconds: setup, rounds of 14 slices, the ID
+			# busy guest seconds: setup, rounds of 20 slices, the ID
 			# series, the consequence test (mostly idle), the module
-			t = 120 + r * 14 * (s + w + 0.3) + 4 * ids / 5000 + 120 + 6 * kr * ki * 300e-9
+			t = 120 + r * 20 * (s + w + 0.3) + 6 * ids / 5000 + 180 + 7 * kr * ki * 300e-9
 			printf "%d\n", (icount != "" ? 10 : 3) * t + 600
 		}' <<<"${guest_args[*]:-}"
 }

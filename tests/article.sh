@@ -264,6 +264,10 @@ art_esp_bytes() {
 #               -t mangle -A OUTPUT -p gre (gretap, gre, and GRE inside
 #               ESP, the article's rule), -p 4 (ipip), -p udp --dport 4789
 #               (vxlan)
+#   tc-ingress  no CLEARDF rule and no br_netfilter (bridge-nf-call-iptables
+#               0): the tc eBPF program tests/tools/bpf/cleardf-tc.c (what
+#               CLEARDF does, with a random ID) on the ingress of lan0, the
+#               router's LAN port, before the bridge and ip_forward()
 art_rule_args() {
 	case $1 in
 	PREROUTING) echo "PREROUTING -i $ART_RULE_IN -j CLEARDF" ;;
@@ -273,9 +277,33 @@ art_rule_args() {
 		ipip) echo "OUTPUT -p 4 -j CLEARDF" ;;
 		vxlan) echo "OUTPUT -p udp --dport 4789 -j CLEARDF" ;;
 		esac ;;
-	none) ;;
+	none | tc-ingress) ;;
 	*) fail "unknown placement $1" ;;
 	esac
+}
+
+ART_TC_OBJ=/cleardf/bin/cleardf-tc.o
+ART_TC_ON=0	# 1: the tc placement is in place on rA and rB
+
+# _art_tc on|off: the tc placement on rA and rB (lan0 ingress, clsact),
+# with bridge-nf-call-iptables 0 while it is on (1 again when it goes:
+# art_bridge_nf's setting, which the other placements need)
+_art_tc() {
+	local r k=net.bridge.bridge-nf-call-iptables
+	# one exec per router (under TCG every exec counts)
+	for r in rA rB; do
+		if [ "$1" = on ]; then
+			# shellcheck disable=SC2016 # expanded by the inner shell
+			nsx "$r" sh -c 'sysctl -q -w "$1=0" && tc qdisc add dev lan0 clsact &&
+				tc filter add dev lan0 ingress protocol ip bpf da obj "$2" sec cleardf' \
+				_art_tc "$k" "$ART_TC_OBJ" || fail "tc in $r: the eBPF program $ART_TC_OBJ did not load"
+		else
+			# shellcheck disable=SC2016 # expanded by the inner shell
+			nsx "$r" sh -c 'tc qdisc del dev lan0 clsact && sysctl -q -w "$1=1"' _art_tc "$k" ||
+				fail "tc in $r: removing clsact from lan0"
+		fi
+	done
+	ART_TC_ON=$([ "$1" = on ] && echo 1 || echo 0)
 }
 
 # art_place PLACEMENT: remove CLEARDF rules from both routers, then add the
@@ -283,10 +311,12 @@ art_rule_args() {
 art_place() {
 	local r args
 	args=$(art_rule_args "$1")
+	[ "$ART_TC_ON" = 0 ] || [ "$1" = tc-ingress ] || _art_tc off
 	for r in rA rB; do
 		printf '*mangle\n-F PREROUTING\n-F OUTPUT\n%s\nCOMMIT\n' "${args:+-A $args}" |
 			nsx "$r" "$IPT_RESTORE" --noflush || fail "$IPT_RESTORE in $r: placement $1"
 	done
+	[ "$1" != tc-ingress ] || [ "$ART_TC_ON" = 1 ] || _art_tc on
 	ART_PLACEMENT=$1
 }
 

@@ -14,7 +14,7 @@ pkgs=(
 	cpio zstd xz-utils kmod		# initramfs, kernel packages, depmod -b
 	debian-archive-keyring			# mmdebstrap verifies the suites
 	git perl				# tree copy, checkpatch
-	clang					# tests/tools/bpf (BPF bytecode)
+	clang linux-libc-dev			# tests/tools/bpf (BPF bytecode; uapi linux/bpf.h)
 )
 [ "${CLEARDF_DEPS_EXTRA:-}" ] && read -r -a extra <<<"$CLEARDF_DEPS_EXTRA" && pkgs+=("${extra[@]}")
 
