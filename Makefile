@@ -11,6 +11,11 @@
 #   make mutants          prove the tests can fail: tests/mutants/*.patch, each
 #                         a bug in the module, must each fail a test (KERNEL=)
 #   make bench            performance and ID-quality measurements
+#   make upstream         the kernel patch series, build/upstream/<target>/
+#                         (UPSTREAM_TARGETS: 6.1 6.12)
+#   make check-upstream   apply it to Debian's linux-source-6.1, checkpatch,
+#                         build it in-tree (W=1, sparse), run its kselftest
+#                         in a guest with that module (UPSTREAM_TARGET=6.1)
 #
 # The kernel side is described by Kbuild; this file only drives it.
 
@@ -103,6 +108,17 @@ demo: deps
 
 bench: deps
 	bench/run.sh $(KERNEL)
+
+# The kernel patch series: upstream/mkseries.sh writes it from kernel/,
+# include/ and upstream/selftest/; upstream/check.sh proves it.
+UPSTREAM_TARGETS ?= 6.1 6.12
+UPSTREAM_TARGET  ?= 6.1
+.PHONY: upstream check-upstream
+upstream:
+	upstream/mkseries.sh $(UPSTREAM_TARGETS)
+
+check-upstream: deps
+	upstream/check.sh --guest $(UPSTREAM_TARGET)
 
 # checkpatch.pl comes from Debian's linux-source package (make deps).
 checkpatch:
