@@ -121,3 +121,11 @@ selftest_dir() {
 	done
 	die "$SRC: no netfilter selftest directory"
 }
+
+# resolve_header < include/linux/netfilter/xt_CLEARDF.h: the header as the
+# kernel's uapi and iptables' include/ keep it: it names the files that
+# share it by their paths there.
+resolve_header() {
+	sed -e 's|(kernel/xt_CLEARDF\.c)|(net/netfilter/xt_CLEARDF.c)|' \
+	    -e 's|(userspace-ext/libxt_CLEARDF\.c)|(extensions/libxt_CLEARDF.c)|'
+}

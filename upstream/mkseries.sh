@@ -65,12 +65,6 @@ resolve_source() {
 	printf '%s\n' "$src"
 }
 
-# The uapi header names the files that share it.
-resolve_header() {
-	sed -e 's|(kernel/xt_CLEARDF\.c)|(net/netfilter/xt_CLEARDF.c)|' \
-	    -e 's|(userspace-ext/libxt_CLEARDF\.c)|(extensions/libxt_CLEARDF.c)|'
-}
-
 # The Kconfig entry, before CONNMARK (CLEARDF sorts after CLASSIFY); its
 # "depends on" is DSCP's (the mangle tables, and NFT_COMPAT where the tree
 # has it), without IPv6.
