@@ -25,6 +25,11 @@ UP_NAME=check-upstream
 # shellcheck source=common.sh
 . "$(dirname "$0")/common.sh"
 
+# The script is this function, run by the last line: bash reads all of it
+# before running any, so an edit of the file during a long run cannot
+# derail it.
+main() {
+
 guest=0
 targets=()
 for a in "$@"; do
@@ -115,8 +120,14 @@ check_target() {
 	if [ ! -f "$cfg/.config" ] || [ ! -f "$cfg/Module.symvers" ]; then
 		die "no .config or Module.symvers in $cfg"
 	fi
-	cp "$cfg/.config" "$SRC/.config"
-	"$SRC/scripts/config" --file "$SRC/.config" --module NETFILTER_XT_TARGET_CLEARDF
+	# Only a new Debian config is copied in: olddefconfig adapts it to this
+	# compiler (6.12's comes from gcc 14), and doing that again each run
+	# would touch the compiler's config symbols and rebuild scripts/.
+	if [ ! -f "$SRC/.config" ] || ! cmp -s "$cfg/.config" "$SRC/.config.debian"; then
+		cp "$cfg/.config" "$SRC/.config"
+		cp "$cfg/.config" "$SRC/.config.debian"
+		"$SRC/scripts/config" --file "$SRC/.config" --module NETFILTER_XT_TARGET_CLEARDF
+	fi
 	kmake olddefconfig
 	grep -qx 'CONFIG_NETFILTER_XT_TARGET_CLEARDF=m' "$SRC/.config" ||
 		die "$TARGET: olddefconfig dropped CONFIG_NETFILTER_XT_TARGET_CLEARDF=m (its dependencies?)"
@@ -185,3 +196,6 @@ check_target() {
 for t in "${targets[@]}"; do
 	check_target "$t"
 done
+}
+
+main "$@"; exit

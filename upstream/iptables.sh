@@ -28,6 +28,11 @@ UP_NAME=iptables HARNESS_NAME=iptables
 # shellcheck source=../tests/harness/common.sh
 . "$TREE/tests/harness/common.sh"
 
+# The script is this function, run by the last line: bash reads all of it
+# before running any, so an edit of the file during a long run cannot
+# derail it.
+main() {
+
 check=0
 [ "${1:-}" != --check ] || check=1
 IDENTITY=${UPSTREAM_IDENTITY:-cleardf developers <cleardf@users.noreply.github.com>}
@@ -152,3 +157,6 @@ grep -q 'CLEARDF' "$SRC/extensions/matches.man" "$SRC/extensions/targets.man" 2>
 cat "$out/xlate.log"
 step "xlate-test"
 log "iptables $ver: applied, built in-tree without warnings, man page in, .txlate passes"
+}
+
+main "$@"; exit
