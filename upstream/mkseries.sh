@@ -19,17 +19,17 @@
 # upstream/probes.<target>, MODULE_VERSION goes), and the result is
 # refused if any version test or compat name is left. The commits are made
 # with git plumbing in the target's pristine tree (see common.sh), so its
-# work tree is not touched. UPSTREAM_# The script is this function, run by the last line: bash reads all of it
-# before running any, so an edit of the file during a long run cannot
-# derail it.
-main() {
-
-IDENTITY="Name <mail>" sets the
+# work tree is not touched. UPSTREAM_IDENTITY="Name <mail>" sets the
 # author and Signed-off-by (default: the project's neutral identity).
 set -euo pipefail
 UP_NAME=mkseries
 # shellcheck source=common.sh
 . "$(dirname "$0")/common.sh"
+
+# The script is this function, run by the last line: bash reads all of it
+# before running any, so an edit of the file during a long run cannot
+# derail it.
+main() {
 
 IDENTITY=${UPSTREAM_IDENTITY:-cleardf developers <cleardf@users.noreply.github.com>}
 SELFTEST=xt_cleardf.sh
