@@ -122,18 +122,18 @@ makefile() {
 # sorted place; a continued "TEST_PROGS := a.sh \" list (6.1) gets it last.
 selftest_makefile() {
 	awk -v t="$SELFTEST" '
-	{ lines[++n] = $0 }
+	{ lines[++n] = $0; if ($0 ~ /^TEST_PROGS \+= [^ ]+$/) plus = 1 }
 	END {
 		for (i = 1; i <= n; i++) {
 			l = lines[i]
-			if (!done && l ~ /^TEST_PROGS \+= [^ ]+$/) {
+			if (plus && !done && l ~ /^TEST_PROGS \+= [^ ]+$/) {
 				split(l, w, " ")
 				if (w[3] > t) { print "TEST_PROGS += " t; done = 1 }
 				else if (lines[i + 1] !~ /^TEST_PROGS \+= /) {
 					print l; print "TEST_PROGS += " t; done = 1; continue
 				}
 			}
-			if (!done && l ~ /^TEST_PROGS :=/) inlist = 1
+			if (!plus && !done && l ~ /^TEST_PROGS :=/) inlist = 1
 			if (inlist && l !~ /\\$/) {
 				print l " \\"
 				print "\t" t
