@@ -13,6 +13,14 @@
 #   make mutants          prove the tests can fail: tests/mutants/*.patch, each
 #                         a bug in the module, must each fail a test (KERNEL=)
 #   make bench            performance and ID-quality measurements
+#   make upstream         the kernel patch series, build/upstream/<target>/
+#                         (UPSTREAM_TARGETS: 6.1 6.12), and the iptables one,
+#                         build/upstream/iptables/
+#   make check-upstream   apply it to Debian's linux-source-6.1, checkpatch,
+#                         build it in-tree (W=1, sparse), run its kselftest
+#                         in a guest with that module (UPSTREAM_TARGET=6.1)
+#   make check-upstream-iptables  apply the iptables series to Debian's
+#                         iptables source, build it, xlate-test the extension
 #
 # The kernel side is described by Kbuild; this file only drives it.
 
@@ -109,6 +117,21 @@ demo: deps
 
 bench: deps
 	bench/run.sh $(KERNEL)
+
+# The kernel patch series: upstream/mkseries.sh writes it from kernel/,
+# include/ and upstream/selftest/; upstream/check.sh proves it.
+UPSTREAM_TARGETS ?= 6.1 6.12
+UPSTREAM_TARGET  ?= 6.1
+.PHONY: upstream check-upstream check-upstream-iptables
+upstream:
+	upstream/mkseries.sh $(UPSTREAM_TARGETS)
+	upstream/iptables.sh
+
+check-upstream: deps
+	upstream/check.sh --guest $(UPSTREAM_TARGET)
+
+check-upstream-iptables: deps
+	upstream/iptables.sh --check
 
 # checkpatch.pl comes from Debian's linux-source package (make deps).
 checkpatch:
