@@ -17,6 +17,7 @@
 # end); CLEARDF_FUZZ_SEED: the first run's seed (default: random, printed;
 # run N uses SEED+N). The seed and counts go to the log.
 # frontends: legacy nft
+# suite: core
 
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
