@@ -25,6 +25,17 @@ elapsed() { awk -v a="$1" -v b="$(now_s)" 'BEGIN { printf "%.1f", b - a }'; }
 # target_vars TARGET: SRC_PKG (Debian's source package) and ROW (the test
 # harness row whose kernel the target is built for: its Debian config,
 # Module.symvers and release, and its guest).
+# git_identity: commits by $IDENTITY ("Name <mail>"), dated like the
+# project's last commit, so that a series regenerates byte for byte.
+git_identity() {
+	local date
+	date=$(git -C "$TREE" log -1 --format=%cI 2>/dev/null || date -u +%FT%TZ)
+	export GIT_AUTHOR_NAME=${IDENTITY% <*} GIT_AUTHOR_EMAIL=${IDENTITY##*<}
+	GIT_AUTHOR_EMAIL=${GIT_AUTHOR_EMAIL%>}
+	export GIT_COMMITTER_NAME=$GIT_AUTHOR_NAME GIT_COMMITTER_EMAIL=$GIT_AUTHOR_EMAIL
+	export GIT_AUTHOR_DATE=$date GIT_COMMITTER_DATE=$date
+}
+
 target_vars() {
 	case $1 in
 	6.1) SRC_PKG=linux-source-6.1 ROW=bookworm ;;

@@ -96,11 +96,7 @@ ip6tables the target is refused with the reason: IPv6 has no DF bit.'
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cleardf-ipt.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 export GIT_DIR=$SRC/.git GIT_INDEX_FILE=$tmp/index
-date=$(git -C "$TREE" log -1 --format=%cI 2>/dev/null || date -u +%FT%TZ)
-export GIT_AUTHOR_NAME=${IDENTITY% <*} GIT_AUTHOR_EMAIL=${IDENTITY##*<}
-GIT_AUTHOR_EMAIL=${GIT_AUTHOR_EMAIL%>}
-export GIT_COMMITTER_NAME=$GIT_AUTHOR_NAME GIT_COMMITTER_EMAIL=$GIT_AUTHOR_EMAIL
-export GIT_AUTHOR_DATE=$date GIT_COMMITTER_DATE=$date
+git_identity
 put() {
 	local blob
 	blob=$(git hash-object -w --stdin)

@@ -218,7 +218,7 @@ The test needs an iptables with the CLEARDF extension and is skipped
 without it.'
 
 mkseries() {
-	local target=$1 out sdir tmp c1 c2 date
+	local target=$1 out sdir tmp c1 c2
 	pristine "$target"
 	out=$UP_OUT/$target
 	sdir=$(selftest_dir)
@@ -226,11 +226,7 @@ mkseries() {
 	# shellcheck disable=SC2064 # expand now
 	trap "rm -rf '$tmp'" RETURN
 	export GIT_DIR=$SRC/.git GIT_INDEX_FILE=$tmp/index
-	date=$(git -C "$TREE" log -1 --format=%cI 2>/dev/null || date -u +%FT%TZ)
-	export GIT_AUTHOR_NAME=${IDENTITY% <*} GIT_AUTHOR_EMAIL=${IDENTITY##*<}
-	GIT_AUTHOR_EMAIL=${GIT_AUTHOR_EMAIL%>}
-	export GIT_COMMITTER_NAME=$GIT_AUTHOR_NAME GIT_COMMITTER_EMAIL=$GIT_AUTHOR_EMAIL
-	export GIT_AUTHOR_DATE=$date GIT_COMMITTER_DATE=$date
+	git_identity
 	local sob="Signed-off-by: $IDENTITY"
 
 	git read-tree "$BASE"
