@@ -14,6 +14,20 @@ KLOG_BAD_RE='BUG|WARNING|Oops|refcount|general protection|Kernel panic'
 KLOG_BAD_RE+='|UBSAN:|KASAN:|possible circular locking|inconsistent lock state|possible recursive locking'
 KLOG_BAD_RE+='|rcu: INFO|hung_task|blocked for more than|hw csum failure'
 KLOG_BAD_RE+='|page allocation failure|unregister_netdevice: waiting'
+# the debug row's tools (most of their reports also start with BUG: or
+# WARNING:, named here so that a changed prefix still counts)
+KLOG_BAD_RE+='|KFENCE:|sleeping function called from invalid context|Invalid wait context'
+KLOG_BAD_RE+='|possible irq lock inversion|suspicious RCU usage|lock held when returning'
+KLOG_BAD_RE+='|DEBUG_LOCKS_WARN_ON|bad unlock balance|held lock freed|kmemleak: .*(error|disabled)|Memory pool empty'
+
+# kmemleak (the debug row): a leak whose backtrace has one of these is
+# the module's or on a path it touches (x_tables, nf_tables' compat
+# layer, the netfilter hooks, the skb and IP code the packets take) and
+# fails the run; other leaks are listed but do not (tests/guest/run-suite).
+KMEMLEAK_OURS_RE='xt_CLEARDF|cleardf|ipt_do_table|ip6t_do_table|x_tables|xt_[a-z_]+|iptable_'
+KMEMLEAK_OURS_RE+='|nft_compat|nft_target|nf_tables|nf_hook|nfnetlink|skb|napi_|gro_|__ip_select_ident'
+KMEMLEAK_OURS_RE+='|ip_rcv|ip_forward|ip_output|ip_finish|ip_fragment|ip_do_fragment|ip_local_out'
+KMEMLEAK_OURS_RE+='|__dev_queue_xmit|netif_receive|veth_|raw_sendmsg|udp_sendmsg|packet_rcv'
 
 # The subset after which the guest is wedged or dead: boot.sh ends the
 # guest as soon as one of these reaches the console (soft/hard lockup, RCU
