@@ -244,7 +244,7 @@ prepare_debug() {
 	local kdir rel ksrc env bw xtlib gccv moddir
 	kdir=$("$HARNESS_DIR/debug-kernel.sh")
 	rel=$(cat "$kdir/done")
-	ksrc=$(cat "$kdir/src")
+	ksrc=$(readlink -f "$kdir/obj/source")  # kbuild's link to the source (O= build)
 	bw=$CACHE_ROOT/bookworm
 	# shellcheck source=/dev/null disable=SC2153 # set by kernel.env
 	read -r xtlib gccv moddir < <(. "$bw/kernel.env" && echo "$XTLIBDIR $CHROOT_GCC $GUEST_MODDIR")
