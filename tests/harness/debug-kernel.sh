@@ -22,6 +22,11 @@ HARNESS_NAME=debug-kernel
 # shellcheck source=tests/harness/common.sh
 . "$(dirname "$0")/common.sh"
 
+# The script's body is main(), run by the last line: bash has read all of
+# the file before it runs any, so an edit during a long build cannot
+# derail it.
+main() {
+
 # Bump when the build recipe below changes.
 DEBUG_RECIPE=1
 SRC_TARBALL=${CLEARDF_DEBUG_SRC:-/usr/src/linux-source-6.1.tar.xz}
@@ -30,6 +35,10 @@ FRAGMENT=$HARNESS_DIR/debug-kernel.config
 DBG_CACHE=$CACHE_ROOT/debug
 
 [ -r "$SRC_TARBALL" ] || die "$SRC_TARBALL is missing: run 'make deps' (installs $SRC_PKG)"
+local p
+for p in flex bison bc; do
+	command -v "$p" >/dev/null || die "$p is missing: run 'make deps'"
+done
 src_version=$(dpkg-query -W -f='${Version}' "$SRC_PKG" 2>/dev/null || true)
 [ -n "$src_version" ] || src_version=$(stat -c %s-%Y "$SRC_TARBALL")
 key=$({
@@ -46,6 +55,11 @@ SRC=$DBG_CACHE/src-$src_version
 KDIR=$DBG_CACHE/kernel-$key
 OBJ=$KDIR/obj
 LOG=$DBG_CACHE/build-$key.log
+
+mkdir -p "$DBG_CACHE"
+with_lock "$DBG_CACHE/kernel.lock" do_build >&2
+echo "$KDIR"
+}
 
 # check_config: every line of the fragment holds in $OBJ/.config.
 check_config() {
@@ -97,7 +111,7 @@ do_build() {
 		die "merge_config.sh failed (log: $LOG)"
 	kmake olddefconfig
 	check_config
-	log "config: $(grep -c '=[ym]$' "$OBJ/.config") options set ($(grep -c '=m$' "$OBJ/.config") modules); building with $(nproc) jobs (log: $LOG)"
+	log "config: $(grep -c '=[ym]$' "$OBJ/.config") options set ($(grep -c '=m$' "$OBJ/.config") modules); building with $(nproc) jobs (log: $LOG); load $(cut -d' ' -f1-3 /proc/loadavg)"
 	t1=$(now_s)
 	kmake -j"$(nproc)" bzImage modules
 	kmake INSTALL_MOD_PATH="$KDIR/root" modules_install
@@ -107,9 +121,7 @@ do_build() {
 	rm -f "$KDIR/root/lib/modules/$rel/build" "$KDIR/root/lib/modules/$rel/source"
 	cp "$OBJ/arch/x86/boot/bzImage" "$KDIR/bzImage"
 	echo "$rel" >"$KDIR/done"
-	log "built $rel in $(elapsed "$t1") s (configure and extract included: $(elapsed "$t0") s)"
+	log "built $rel in $(elapsed "$t1") s (configure and extract included: $(elapsed "$t0") s); load $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
-mkdir -p "$DBG_CACHE"
-with_lock "$DBG_CACHE/kernel.lock" do_build >&2
-echo "$KDIR"
+main "$@"; exit
