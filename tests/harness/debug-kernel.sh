@@ -103,7 +103,9 @@ do_build() {
 		mv "$SRC.tmp" "$SRC"
 		log "extracted in $(elapsed "$t0") s"
 	fi
-	rm -rf "$KDIR"
+	# An interrupted build resumes: kbuild keeps the objects it made (the
+	# configuration steps below give the same .config again).
+	rm -rf "$KDIR/root" "$KDIR/bzImage"
 	mkdir -p "$OBJ"
 	log "configuring: x86_64_defconfig + $(basename "$FRAGMENT")"
 	kmake x86_64_defconfig
