@@ -51,7 +51,12 @@ while [ $# -gt 0 ]; do
 	shift
 done
 resolve_row "$row_arg"
-export CLEARDF_TEST_TIMEOUT=${CLEARDF_TEST_TIMEOUT:-300}
+# (the debug row's kernel is about 3 times slower)
+if [ "$ROW" = debug ]; then
+	export CLEARDF_TEST_TIMEOUT=${CLEARDF_TEST_TIMEOUT:-900}
+else
+	export CLEARDF_TEST_TIMEOUT=${CLEARDF_TEST_TIMEOUT:-300}
+fi
 
 MDIR=$TREE/tests/mutants
 OUT=$TREE/build/mutants/$ROW
