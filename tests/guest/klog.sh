@@ -20,14 +20,15 @@ KLOG_BAD_RE+='|KFENCE:|sleeping function called from invalid context|Invalid wai
 KLOG_BAD_RE+='|possible irq lock inversion|suspicious RCU usage|lock held when returning'
 KLOG_BAD_RE+='|DEBUG_LOCKS_WARN_ON|bad unlock balance|held lock freed|kmemleak: .*(error|disabled)|Memory pool empty'
 
-# kmemleak (the debug row): a leak whose backtrace has one of these is
-# the module's or on a path it touches (x_tables, nf_tables' compat
-# layer, the netfilter hooks, the skb and IP code the packets take) and
-# fails the run; other leaks are listed but do not (tests/guest/run-suite).
-KMEMLEAK_OURS_RE='xt_CLEARDF|cleardf|ipt_do_table|ip6t_do_table|x_tables|xt_[a-z_]+|iptable_'
-KMEMLEAK_OURS_RE+='|nft_compat|nft_target|nf_tables|nf_hook|nfnetlink|skb|napi_|gro_|__ip_select_ident'
-KMEMLEAK_OURS_RE+='|ip_rcv|ip_forward|ip_output|ip_finish|ip_fragment|ip_do_fragment|ip_local_out'
-KMEMLEAK_OURS_RE+='|__dev_queue_xmit|netif_receive|veth_|raw_sendmsg|udp_sendmsg|packet_rcv'
+# kmemleak (the debug row): a leak with a frame of the module or of a
+# path it touches (x_tables, nf_tables and nft_compat, the netfilter
+# hooks, skb allocation and copies, GRO, the IPv4 and device paths the
+# packets take) fails the run; other leaks are listed but do not
+# (tests/guest/run-suite). Matched against " name+0x../0x.." per frame.
+KMEMLEAK_OURS_RE=' (cleardf_|xt_|ipt_|ip6t_|iptable_|nft_|nf_|__nf_|nfnetlink|nfulnl_'
+KMEMLEAK_OURS_RE+='|skb_|__skb_|pskb_|__pskb_|alloc_skb|__alloc_skb|kfree_skb|napi_|__napi_|gro_|dev_gro_|inet_gro_'
+KMEMLEAK_OURS_RE+='|__ip_select_ident|ip_|__ip_|raw_sendmsg|udp_sendmsg|packet_|tpacket_|veth_'
+KMEMLEAK_OURS_RE+='|__dev_queue_xmit|dev_hard_start_xmit|netif_|__netif_)'
 
 # The subset after which the guest is wedged or dead: boot.sh ends the
 # guest as soon as one of these reaches the console (soft/hard lockup, RCU
