@@ -103,16 +103,23 @@ do_build() {
 		mv "$SRC.tmp" "$SRC"
 		log "extracted in $(elapsed "$t0") s"
 	fi
-	# An interrupted build resumes: kbuild keeps the objects it made (the
-	# configuration steps below give the same .config again).
+	# An interrupted build resumes in its obj/ (KEY fixes the .config):
+	# kbuild keeps the objects it made.
 	rm -rf "$KDIR/root" "$KDIR/bzImage"
-	mkdir -p "$OBJ"
-	log "configuring: x86_64_defconfig + $(basename "$FRAGMENT")"
-	kmake x86_64_defconfig
-	(cd "$OBJ" && "$SRC/scripts/kconfig/merge_config.sh" -m -O "$OBJ" "$OBJ/.config" "$FRAGMENT") >>"$LOG" 2>&1 ||
-		die "merge_config.sh failed (log: $LOG)"
-	kmake olddefconfig
-	check_config
+	if [ ! -f "$KDIR/configured" ]; then
+		rm -rf "$OBJ"
+		mkdir -p "$OBJ"
+		log "configuring: x86_64_defconfig + $(basename "$FRAGMENT")"
+		kmake x86_64_defconfig
+		(cd "$OBJ" && "$SRC/scripts/kconfig/merge_config.sh" -m -O "$OBJ" "$OBJ/.config" "$FRAGMENT") >>"$LOG" 2>&1 ||
+			die "merge_config.sh failed (log: $LOG)"
+		kmake olddefconfig
+		check_config
+		touch "$KDIR/configured"
+	else
+		log "resuming the build in $OBJ"
+		check_config
+	fi
 	log "config: $(grep -c '=[ym]$' "$OBJ/.config") options set ($(grep -c '=m$' "$OBJ/.config") modules); building with $(nproc) jobs (log: $LOG); load $(cut -d' ' -f1-3 /proc/loadavg)"
 	t1=$(now_s)
 	kmake -j"$(nproc)" bzImage modules
