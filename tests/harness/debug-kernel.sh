@@ -93,7 +93,7 @@ do_build() {
 	fi
 	local t0 t1 rel
 	t0=$(now_s)
-	: >"$LOG"
+	[ -f "$KDIR/configured" ] || : >"$LOG"
 	if [ ! -f "$SRC/.cleardf-extracted" ]; then
 		log "extracting $SRC_TARBALL ($src_version) into $SRC"
 		rm -rf "$SRC" "$SRC.tmp"
