@@ -6,7 +6,8 @@
 #   make install          install both (DESTDIR= honoured)
 #   make deps             install what building and testing need (Debian, root)
 #   make demo             the article's story, live in a QEMU guest
-#   make check            the test suite in a QEMU guest (KERNEL=6.1 by default)
+#   make check            the test suite in a QEMU guest (KERNEL=6.1 by default;
+#                         KERNEL=debug: a KASAN/lockdep/kmemleak 6.1 built once)
 #   make check-matrix     CI's matrix: the full suite on bookworm, the core
 #                         tests (# suite: core) on every other row
 #   make check-all        the full suite on every row

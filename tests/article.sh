@@ -396,9 +396,11 @@ art_measure() {
 ART_EXPECT_FILE=$TESTS_ROOT/expect/placement.tsv
 
 # art_expected TUNNEL PLACEMENT: the expectation for the running row, or ?.
+# The debug row's kernel is a 6.1 too: bookworm's column.
 art_expected() {
 	local row col
 	row=$(art_row)
+	[ "$row" != debug ] || row=bookworm
 	[ -r "$ART_EXPECT_FILE" ] || fail "$ART_EXPECT_FILE is missing"
 	col=$(awk -F'\t' -v r="$row" '$1 == "tunnel" { for (i = 1; i <= NF; i++) if ($i == r) print i; exit }' "$ART_EXPECT_FILE")
 	if [ -z "$col" ]; then

@@ -27,7 +27,7 @@
 # --entry CMD runs CMD (bash) in the guest instead of the suite; the exit
 # status is CMD's. --interactive keeps the terminal attached (for
 # --entry bash). Environment: CLEARDF_KVM=1 uses KVM instead of TCG,
-# CLEARDF_TIMEOUT (default 3600) for the whole guest, CLEARDF_TEST_TIMEOUT
+# CLEARDF_TIMEOUT (default 3600; debug row 10800) for the whole guest, CLEARDF_TEST_TIMEOUT
 # (per test run, in the guest), CLEARDF_VERBOSE=1 (every test's output),
 # CLEARDF_FUZZ_COUNT / CLEARDF_FUZZ_SEED (tests/t/45-fuzz.sh),
 # CLEARDF_ALLOW_SKIP=1 (skips do not fail the run), CLEARDF_MEM (MiB, 2048),
@@ -75,6 +75,12 @@ while [ $# -gt 0 ]; do
 done
 resolve_row "$row_arg"
 load_kernel_env
+# The debug row's kernel (KASAN, lockdep, kmemleak under TCG) runs the
+# suite about 3 times slower: 3 times the default timeouts.
+if [ "$ROW" = debug ]; then
+	[ -n "${CLEARDF_TIMEOUT:-}" ] || [ "$timeout_s" != 3600 ] || timeout_s=10800
+	export CLEARDF_TEST_TIMEOUT=${CLEARDF_TEST_TIMEOUT:-1800}
+fi
 [ -d "$BUILD_DIR" ] || die "nothing built for $ROW: run tests/harness/build.sh $ROW"
 lock_tree_row
 

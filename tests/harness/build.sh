@@ -167,4 +167,5 @@ do_build() {
 	[ "$failed" = 0 ] && [ "$ours" = 0 ]
 }
 
-with_lock "$ROW_CACHE/lock" do_build; exit
+# CHROOT_LOCK: the debug row builds in the bookworm row's chroot, under its lock
+with_lock "$CHROOT_LOCK" do_build; exit

@@ -34,11 +34,25 @@ resolve_row() {
 		ROW=trixie USER_SUITE=trixie KERNEL_SUITE=trixie ;;
 	sid | unstable | 7.2 | 7)
 		ROW=sid USER_SUITE=sid KERNEL_SUITE=sid ;;
+	debug | kasan)
+		# tests/harness/debug-kernel.sh's 6.1 (KASAN, UBSAN, KFENCE,
+		# lockdep, kmemleak) under the bookworm row's userspace
+		ROW=debug USER_SUITE=bookworm KERNEL_SUITE=debug ;;
 	*)
-		die "unknown row '$1' (rows: bullseye bookworm bookworm-backports trixie sid; aliases: 5.10 6.1 6.12-deb12 6.12 7.2)" ;;
+		die "unknown row '$1' (rows: bullseye bookworm bookworm-backports trixie sid debug; aliases: 5.10 6.1 6.12-deb12 6.12 7.2 kasan)" ;;
 	esac
 	ROW_CACHE=$CACHE_ROOT/$ROW
 	CHROOT=$ROW_CACHE/chroot
+	# The lock that guards CHROOT (build.sh copies the tree into it).
+	CHROOT_LOCK=$ROW_CACHE/lock
+	# Directories bound into the chroot at their own path (in_chroot).
+	CHROOT_BINDS=""
+	if [ "$ROW" = debug ]; then
+		# no chroot of its own: the bookworm row's (its gcc 12 is the
+		# host's, which builds the debug kernel)
+		CHROOT=$CACHE_ROOT/bookworm/chroot
+		CHROOT_LOCK=$CACHE_ROOT/bookworm/lock
+	fi
 	KERNEL_DIR=$ROW_CACHE/kernel
 	BUILD_DIR=$TREE/build/$ROW
 }
@@ -97,10 +111,16 @@ with_lock() {
 in_chroot() {
 	local dir=$1
 	shift
+	# CHROOT_BINDS: directories (absolute, no blanks) that appear inside at
+	# the same path, read only (the debug row's kernel build tree).
 	# shellcheck disable=SC2016 # expanded by the inner shell
-	unshare --mount --propagation private -- /bin/sh -c '
+	CLEARDF_BINDS=${CHROOT_BINDS:-} unshare --mount --propagation private -- /bin/sh -c '
 		dir=$1; shift
 		mount -t proc proc "$dir/proc" || exit 1
+		for b in $CLEARDF_BINDS; do
+			mkdir -p "$dir$b" && mount --bind "$b" "$dir$b" &&
+				mount -o remount,bind,ro "$dir$b" || exit 1
+		done
 		exec chroot "$dir" /usr/bin/env -i \
 			PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 			HOME=/root LC_ALL=C DEBIAN_FRONTEND=noninteractive "$@"

@@ -15,6 +15,8 @@ pkgs=(
 	debian-archive-keyring			# mmdebstrap verifies the suites
 	git perl				# tree copy, checkpatch
 	clang linux-libc-dev			# tests/tools/bpf (BPF bytecode; uapi linux/bpf.h)
+	linux-source-6.1 flex bison bc		# the debug row's kernel (debug-kernel.sh)
+	libelf-dev libssl-dev
 )
 [ "${CLEARDF_DEPS_EXTRA:-}" ] && read -r -a extra <<<"$CLEARDF_DEPS_EXTRA" && pkgs+=("${extra[@]}")
 

@@ -8,6 +8,8 @@
 #   # SPDX-License-Identifier: GPL-2.0-only
 #   # one line: what the mutant breaks
 #   # tests: 40-edge-cases 43-packet-paths     (the tests that must catch it)
+#   # rows: debug          (optional: the rows it is run on when no MUTANT is
+#                            named; a bug only the debug kernel reports)
 # (git apply skips the lines before the first "diff --git"). For each mutant
 # this copies the working tree to a scratch directory, applies the patch,
 # and runs check.sh ROW <its tests> there (build with W=1, boot, the tests):
@@ -51,7 +53,12 @@ while [ $# -gt 0 ]; do
 	shift
 done
 resolve_row "$row_arg"
-export CLEARDF_TEST_TIMEOUT=${CLEARDF_TEST_TIMEOUT:-300}
+# (the debug row's kernel is about 3 times slower)
+if [ "$ROW" = debug ]; then
+	export CLEARDF_TEST_TIMEOUT=${CLEARDF_TEST_TIMEOUT:-900}
+else
+	export CLEARDF_TEST_TIMEOUT=${CLEARDF_TEST_TIMEOUT:-300}
+fi
 
 MDIR=$TREE/tests/mutants
 OUT=$TREE/build/mutants/$ROW
@@ -61,7 +68,17 @@ mkdir -p "$OUT"
 
 patches=()
 if [ ${#sel[@]} = 0 ]; then
-	for p in "$MDIR"/*.patch; do [ -f "$p" ] && patches+=("$p"); done
+	for p in "$MDIR"/*.patch; do
+		[ -f "$p" ] || continue
+		# "# rows: debug": a bug only that row's kernel reports (run it
+		# elsewhere by naming it)
+		r=$(sed -n '/^diff \|^--- /q; s/^# *rows: *//p' "$p" | head -n 1)
+		if [ -n "$r" ] && [[ " $r " != *" $ROW "* ]]; then
+			log "$(basename "$p" .patch): only for the rows $r (its header's rows: line), not run on $ROW"
+			continue
+		fi
+		patches+=("$p")
+	done
 else
 	for s in "${sel[@]}"; do
 		if [ -f "$s" ]; then
@@ -85,7 +102,7 @@ fi
 header_tests() { sed -n '/^diff \|^--- /q; s/^# *tests: *//p' "$1" | head -n 1; }
 # header_desc PATCH: its first comment line that is neither SPDX nor tests.
 header_desc() {
-	sed -n '/^diff \|^--- /q; /^# *SPDX/d; /^# *tests:/d; s/^# *//p' "$1" | head -n 1
+	sed -n '/^diff \|^--- /q; /^# *SPDX/d; /^# *tests:/d; /^# *rows:/d; s/^# *//p' "$1" | head -n 1
 }
 
 # run_check DIR LOGNAME TEST...: check.sh ROW TEST... in the copy DIR,

@@ -236,5 +236,48 @@ do_prepare() {
 	log "$ROW: prepared in $(elapsed "$t0") s: ABI $abi, gcc $gccver, xtables in $xtlibdir"
 }
 
+# The debug row: the bookworm row's chroot (userspace, gcc 12) and a kernel
+# built by debug-kernel.sh. kernel.env is rewritten only when it changes
+# (boot.sh repacks the base initramfs when it does).
+prepare_debug() {
+	"$HARNESS_DIR/prepare.sh" bookworm
+	local kdir rel ksrc env bw xtlib gccv moddir
+	kdir=$("$HARNESS_DIR/debug-kernel.sh")
+	rel=$(cat "$kdir/done")
+	ksrc=$(readlink -f "$kdir/obj/source")  # kbuild's link to the source (O= build)
+	bw=$CACHE_ROOT/bookworm
+	# shellcheck source=/dev/null disable=SC2153 # set by kernel.env
+	read -r xtlib gccv moddir < <(. "$bw/kernel.env" && echo "$XTLIBDIR $CHROOT_GCC $GUEST_MODDIR")
+	env=$(cat <<-EOF
+		# written by tests/harness/prepare.sh; do not edit
+		ROW=$ROW
+		USER_SUITE=$USER_SUITE
+		KERNEL_SUITE=$KERNEL_SUITE
+		ABI=$rel
+		KERNEL_PKGS="linux-source-6.1=$(basename "$ksrc" | sed 's/^src-//') config=$(basename "$kdir" | sed 's/^kernel-//')"
+		VMLINUZ=$kdir/bzImage
+		KMOD_DIR=$kdir/root/lib/modules/$rel
+		GUEST_MODDIR=${moddir%/*}/$rel
+		HEADERS=$kdir/obj
+		XTLIBDIR=$xtlib
+		CHROOT_GCC=$gccv
+		CHROOT_BINDS="$ksrc $kdir"
+	EOF
+	)
+	mkdir -p "$ROW_CACHE"
+	if [ "$(cat "$ROW_CACHE/kernel.env" 2>/dev/null)" != "$env" ]; then
+		printf '%s\n' "$env" >"$ROW_CACHE/kernel.env"
+	fi
+	cat "$bw/stamp" >"$ROW_CACHE/stamp.new"
+	cmp -s "$ROW_CACHE/stamp.new" "$ROW_CACHE/stamp" || mv "$ROW_CACHE/stamp.new" "$ROW_CACHE/stamp"
+	rm -f "$ROW_CACHE/stamp.new"
+	log "$ROW: kernel $rel in $kdir, userspace and chroot of the bookworm row"
+}
+
 mkdir -p "$ROW_CACHE"
+if [ "$ROW" = debug ]; then
+	[ "$refresh" = 0 ] || log "--refresh: the debug kernel is rebuilt when its key changes (tests/harness/debug-kernel.sh)"
+	prepare_debug
+	exit
+fi
 with_lock "$ROW_CACHE/lock" do_prepare; exit
