@@ -14,6 +14,12 @@ pkgs=(
 	debian-archive-keyring			# mmdebstrap verifies the suites
 	git perl				# tree copy, checkpatch
 	clang					# tests/tools/bpf (BPF bytecode)
+	# the other architectures' rows (arm64, armhf, mips64el, s390x):
+	# cross compilers, their guests, mmdebstrap --arch through qemu-user
+	gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf
+	gcc-mips64el-linux-gnuabi64 gcc-s390x-linux-gnu
+	qemu-system-arm qemu-system-mips qemu-system-misc
+	qemu-user-static binfmt-support arch-test
 )
 [ "${CLEARDF_DEPS_EXTRA:-}" ] && read -r -a extra <<<"$CLEARDF_DEPS_EXTRA" && pkgs+=("${extra[@]}")
 

@@ -2,8 +2,8 @@
 # matrix.sh [ROW...] [-- boot.sh options and filters]
 #
 # `make check-matrix`: check.sh for every row of the matrix (or the rows
-# given), then a table: row, kernel, compiler, build warnings, tests
-# passed/failed/skipped, time. Exit status 1 if any row failed to prepare,
+# given), then a table: row, architecture, word size, byte order, kernel,
+# compiler, build warnings, tests passed/failed/skipped, time. Exit status 1 if any row failed to prepare,
 # build or pass.
 #
 # Which suite a row runs: the full suite on the rows in CLEARDF_FULL_ROWS
@@ -116,13 +116,13 @@ main() {
 		else
 			t_failed=$((t_failed + 1))
 		fi
-		lines+=("$(printf '%-19s %-42s %-7s %8s %-6s %6s %6s %7s %7ss  %s' \
-			"$ROW" "$kernel" "$gcc" "$warnings" "$suite" "$passed" "$failed" "$skipped" "$dt" "$verdict")")
+		lines+=("$(printf '%-19s %-8s %4s %-6s %-42s %-7s %8s %-6s %6s %6s %7s %7ss  %s' \
+			"$ROW" "$DEB_ARCH" "$WORD_BITS" "$BYTE_ORDER" "$kernel" "$gcc" "$warnings" "$suite" "$passed" "$failed" "$skipped" "$dt" "$verdict")")
 	done
 
 	{
-		printf '%-19s %-42s %-7s %8s %-6s %6s %6s %7s %8s  %s\n' \
-			row kernel gcc warnings suite passed failed skipped time result
+		printf '%-19s %-8s %4s %-6s %-42s %-7s %8s %-6s %6s %6s %7s %8s  %s\n' \
+			row arch bits endian kernel gcc warnings suite passed failed skipped time result
 		printf '%s\n' "${lines[@]}"
 		echo "total $(elapsed "$t_all") s"
 		echo "matrix: $t_passed passed, $t_failed failed, $t_skipped skipped"

@@ -235,5 +235,191 @@ do_prepare() {
 	log "$ROW: prepared in $(elapsed "$t0") s: ABI $abi, gcc $gccver, xtables in $xtlibdir"
 }
 
+# ---------------------------------------------------------------- foreign
+
+# A foreign row (arm64, armhf, mips64el, s390x): the root is the guest's
+# userspace only (no compiler: build.sh cross-builds on the host), made by
+# mmdebstrap --arch through qemu-user-static. The kernel image, its headers
+# (+ -common) and the amd64 linux-kbuild of exactly the headers' version
+# come from a private apt state on the host (ROW_CACHE/apt), unpacked with
+# dpkg-deb -x into ROW_CACHE/kernel and ROW_CACHE/headers.
+FOREIGN_STAMP_KEY="recipe=$PREP_RECIPE foreign=1 arch=$DEB_ARCH user=$USER_SUITE kernel=$KERNEL_SUITE uri=$URI pkgs=$(echo "$GUEST_PKGS libxtables-dev" | tr -s ' \n' '  ')"
+
+# fapt CMD ARGS...: apt-get/apt-cache with the row's private state, the
+# kernel suite's main, amd64 + the row's architecture.
+fapt() {
+	local cmd=$1 d=$ROW_CACHE/apt
+	shift
+	"$cmd" -o Dir::State="$d/state" -o Dir::State::status="$d/status" \
+		-o Dir::Cache="$d/cache" -o Dir::Etc::SourceList="$d/sources.list" \
+		-o Dir::Etc::SourceParts="$d/empty" -o Dir::Etc::Preferences="$d/empty/none" \
+		-o Dir::Etc::PreferencesParts="$d/empty" \
+		-o APT::Architecture=amd64 -o APT::Architectures::=amd64 \
+		-o APT::Architectures::="$DEB_ARCH" -o Acquire::Languages=none \
+		-o Acquire::Check-Valid-Until=false -o APT::Sandbox::User=root "$@"
+}
+
+fapt_setup() {
+	local d=$ROW_CACHE/apt
+	mkdir -p "$d/state/lists/partial" "$d/cache/archives/partial" "$d/empty"
+	: >"$d/status"
+	printf 'deb [arch=amd64,%s] %s %s main\n' "$DEB_ARCH" "$URI" "$KERNEL_SUITE" >"$d/sources.list"
+	fapt apt-get update -q >>"$ROW_CACHE/prepare.log" 2>&1 ||
+		{ tail -n 20 "$ROW_CACHE/prepare.log" >&2; die "apt-get update ($KERNEL_SUITE, amd64+$DEB_ARCH) failed"; }
+}
+
+# fapt_download DIR PKG...: the .debs into DIR.
+fapt_download() {
+	local dir=$1
+	shift
+	mkdir -p "$dir"
+	(cd "$dir" && fapt apt-get download -q "$@") >>"$ROW_CACHE/prepare.log" 2>&1 ||
+		{ tail -n 20 "$ROW_CACHE/prepare.log" >&2; die "apt-get download $* failed"; }
+}
+
+fapt_version() {
+	fapt apt-cache show "$1" 2>/dev/null | sed -n 's/^Version: //p' | head -n 1
+}
+
+# ensure_binfmt: mmdebstrap runs the root's maintainer scripts through
+# qemu-user-static, which needs binfmt_misc. Mounted here only when the
+# kernel already has that file system (built in or loaded): no module is
+# ever loaded into the host's kernel from here.
+ensure_binfmt() {
+	local q
+	case "$DEB_ARCH" in
+	arm64) q=qemu-aarch64 ;;
+	armhf) q=qemu-arm ;;
+	*) q=qemu-$DEB_ARCH ;;
+	esac
+	if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
+		grep -qw binfmt_misc /proc/filesystems ||
+			die "binfmt_misc is not available in this kernel (mmdebstrap --arch=$DEB_ARCH needs it)"
+		mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc ||
+			die "cannot mount binfmt_misc"
+	fi
+	if [ ! -e "/proc/sys/fs/binfmt_misc/$q" ]; then
+		command -v update-binfmts >/dev/null || die "no update-binfmts: install binfmt-support qemu-user-static (make deps)"
+		update-binfmts --enable "$q" >>"$ROW_CACHE/prepare.log" 2>&1 ||
+			die "update-binfmts --enable $q failed (install qemu-user-static: make deps)"
+	fi
+	arch-test "$DEB_ARCH" >/dev/null 2>&1 || die "arch-test $DEB_ARCH: this host cannot run $DEB_ARCH binaries (binfmt $q)"
+}
+
+do_prepare_foreign() {
+	if [ "$refresh" = 0 ] && [ -f "$ROW_CACHE/stamp" ] && [ -f "$ROW_CACHE/kernel.env" ] && [ -d "$CHROOT" ] &&
+		[ "$(cat "$ROW_CACHE/stamp")" = "$FOREIGN_STAMP_KEY" ]; then
+		log "$ROW: cached in $ROW_CACHE"
+		return 0
+	fi
+	local t0 t1 t_apt t_root new kroot hroot abi dep ver kpkg kbver kbuild p kver=""
+	t0=$(now_s)
+	command -v "${CROSS}gcc" >/dev/null || die "no ${CROSS}gcc: install gcc-${CROSS%-} (make deps)"
+	command -v "${QEMU[0]}" >/dev/null || die "no ${QEMU[0]} (make deps)"
+	rm -f "$ROW_CACHE/stamp"
+	: >"$ROW_CACHE/prepare.log"
+
+	# The kernel side first (native apt: seconds).
+	fapt_setup
+	dep=$(fapt apt-cache depends "linux-headers-$FLAVOUR:$DEB_ARCH" |
+		awk -v f="$FLAVOUR" '$1 ~ /Depends:$/ && $2 ~ ("^linux-headers-.*-" f "(:.*)?$") { print $2; exit }')
+	dep=${dep%%:*}
+	[ -n "$dep" ] || die "cannot resolve linux-headers-$FLAVOUR:$DEB_ARCH in $KERNEL_SUITE"
+	abi=${dep#linux-headers-}
+	ver=$(fapt_version "linux-headers-$abi:$DEB_ARCH")
+	# the headers' -common and linux-kbuild: the same source version
+	kbver=$(echo "$abi" | sed -E 's/^([0-9]+\.[0-9]+)\..*/\1/')
+	kbuild=linux-kbuild-$kbver
+	[ "$(fapt_version "$kbuild:amd64")" = "$ver" ] ||
+		die "$kbuild:amd64 in $KERNEL_SUITE is $(fapt_version "$kbuild:amd64"), the $DEB_ARCH headers are $ver"
+	kpkg=linux-image-$abi-unsigned
+	[ -n "$(fapt_version "$kpkg:$DEB_ARCH")" ] || kpkg=linux-image-$abi
+	[ -n "$(fapt_version "$kpkg:$DEB_ARCH")" ] || die "no kernel image package for $abi ($DEB_ARCH)"
+	local common=${abi%-"$FLAVOUR"}-common
+	log "$ROW: kernel $abi ($ver): downloading $kpkg, linux-headers-$abi, linux-headers-$common, $kbuild:amd64"
+	rm -rf "$ROW_CACHE/debs"
+	fapt_download "$ROW_CACHE/debs" "$kpkg:$DEB_ARCH" "linux-headers-$abi:$DEB_ARCH" \
+		"linux-headers-$common" "$kbuild:amd64"
+	kroot=$ROW_CACHE/kernel.new hroot=$ROW_CACHE/headers.new
+	rm -rf "$kroot" "$hroot"
+	mkdir -p "$kroot" "$hroot"
+	for p in "$ROW_CACHE"/debs/*.deb; do
+		case "$(dpkg-deb -f "$p" Package)" in
+		linux-image-*)
+			dpkg-deb -x "$p" "$kroot"
+			kver="$(dpkg-deb -f "$p" Package)=$(dpkg-deb -f "$p" Version)" ;;
+		*) dpkg-deb -x "$p" "$hroot" ;;
+		esac
+	done
+	rm -rf "$ROW_CACHE/debs"
+	# The headers include their -common by absolute path: point it here.
+	sed -i "s|/usr/src/|$ROW_CACHE/headers/usr/src/|g" "$hroot/usr/src/linux-headers-$abi/Makefile"
+	t_apt=$(elapsed "$t0")
+
+	# The guest's userspace.
+	ensure_binfmt
+	t1=$(now_s)
+	new=$ROW_CACHE/chroot.new
+	safe_rm "$new"
+	log "$ROW: mmdebstrap --arch=$DEB_ARCH $USER_SUITE (qemu-user; a few minutes)"
+	# mmtarfilter (the path-excludes while extracting) is a python3 script:
+	# the system's python3, not a per-user shim that costs a second a package
+	PATH=/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin \
+		mmdebstrap --variant=minbase --mode=root --arch="$DEB_ARCH" \
+		--aptopt='Acquire::Check-Valid-Until "false"' \
+		--aptopt='APT::Install-Recommends "false"' \
+		--aptopt='APT::Sandbox::User "root"' \
+		--aptopt='Acquire::Languages "none"' \
+		--dpkgopt='force-unsafe-io' \
+		--dpkgopt='path-exclude=/usr/share/man/*' \
+		--dpkgopt='path-exclude=/usr/share/info/*' \
+		--dpkgopt='path-exclude=/usr/share/locale/*' \
+		--dpkgopt='path-exclude=/usr/share/doc/*' \
+		--dpkgopt='path-exclude=/usr/share/zoneinfo/*' \
+		--include="$(echo "$GUEST_PKGS libxtables-dev" | tr -s ' \n' ',,' | sed 's/,$//')" \
+		"$USER_SUITE" "$new" "deb $URI $USER_SUITE main" >"$ROW_CACHE/mmdebstrap.log" 2>&1 ||
+		{ tail -n 30 "$ROW_CACHE/mmdebstrap.log" >&2; die "mmdebstrap --arch=$DEB_ARCH failed (log: $ROW_CACHE/mmdebstrap.log)"; }
+	t_root=$(elapsed "$t1")
+
+	local vmlinuz="" kmod="" guest_mod=lib/modules
+	for p in "$kroot/boot/vmlinuz-$abi" "$kroot/boot/vmlinux-$abi"; do
+		if [ -f "$p" ]; then vmlinuz=${p#"$kroot"/}; break; fi
+	done
+	for p in "$kroot/lib/modules/$abi" "$kroot/usr/lib/modules/$abi"; do
+		if [ -d "$p/kernel" ]; then kmod=${p#"$kroot"/}; break; fi
+	done
+	[ -n "$vmlinuz" ] || die "no vmlinuz/vmlinux in $kpkg"
+	[ -n "$kmod" ] || die "no modules directory in $kpkg"
+	[ -L "$new/lib" ] && guest_mod=usr/lib/modules
+	[ -f "$new/usr/lib/$TRIPLET/libxtables.so" ] || die "no /usr/lib/$TRIPLET/libxtables.so in the $DEB_ARCH root"
+
+	safe_rm "$CHROOT"
+	rm -rf "$KERNEL_DIR" "$ROW_CACHE/headers"
+	mv "$new" "$CHROOT"
+	mv "$kroot" "$KERNEL_DIR"
+	mv "$hroot" "$ROW_CACHE/headers"
+	cat >"$ROW_CACHE/kernel.env" <<-EOF
+		# written by tests/harness/prepare.sh; do not edit
+		ROW=$ROW
+		USER_SUITE=$USER_SUITE
+		KERNEL_SUITE=$KERNEL_SUITE
+		ABI=$abi
+		KERNEL_PKGS="$kver"
+		VMLINUZ=$KERNEL_DIR/$vmlinuz
+		KMOD_DIR=$KERNEL_DIR/$kmod
+		GUEST_MODDIR=/$guest_mod/$abi
+		HEADERS=$ROW_CACHE/headers/usr/src/linux-headers-$abi
+		XTLIBDIR=/usr/lib/$TRIPLET/xtables
+		CHROOT_GCC=$("${CROSS}gcc" -dumpfullversion)
+		PREP_TIMES="apt+kernel ${t_apt} s, root ${t_root} s"
+	EOF
+	echo "$abi" >"$KERNEL_DIR/ABI"
+	printf '%s\n' "$FOREIGN_STAMP_KEY" >"$ROW_CACHE/stamp"
+	log "$ROW: prepared in $(elapsed "$t0") s (kernel+headers download ${t_apt} s, mmdebstrap ${t_root} s): ABI $abi, ${CROSS}gcc"
+}
+
 mkdir -p "$ROW_CACHE"
+if [ "$FOREIGN" = 1 ]; then
+	with_lock "$ROW_CACHE/lock" do_prepare_foreign; exit
+fi
 with_lock "$ROW_CACHE/lock" do_prepare; exit
