@@ -18,6 +18,8 @@ pkgs=(
 	# cross compilers, their guests, mmdebstrap --arch through qemu-user
 	gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf
 	gcc-mips64el-linux-gnuabi64 gcc-s390x-linux-gnu
+	libc6-dev-arm64-cross libc6-dev-armhf-cross
+	libc6-dev-mips64el-cross libc6-dev-s390x-cross
 	qemu-system-arm qemu-system-mips qemu-system-misc
 	qemu-user-static binfmt-support arch-test
 )

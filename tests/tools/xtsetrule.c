@@ -72,26 +72,37 @@ static size_t put_entry(uint8_t *buf, size_t off, const void *t, size_t t_size)
 	return next;
 }
 
+/*
+ * The targets are copied with their XT_ALIGN()ed size, which can exceed
+ * the struct's: on 32-bit ARM, xt_standard_target is 36 bytes and
+ * XT_ALIGN (8, for __u64) makes it 40. The unions carry that padding.
+ */
 static size_t put_policy(uint8_t *buf, size_t off)
 {
-	struct xt_standard_target st;
+	union {
+		struct xt_standard_target st;
+		uint8_t raw[XT_ALIGN(sizeof(struct xt_standard_target))];
+	} u;
 
-	memset(&st, 0, sizeof(st));
-	st.target.u.user.target_size = XT_ALIGN(sizeof(st));
-	strcpy(st.target.u.user.name, XT_STANDARD_TARGET);
-	st.verdict = -NF_ACCEPT - 1;
-	return put_entry(buf, off, &st, XT_ALIGN(sizeof(st)));
+	memset(&u, 0, sizeof(u));
+	u.st.target.u.user.target_size = sizeof(u.raw);
+	strcpy(u.st.target.u.user.name, XT_STANDARD_TARGET);
+	u.st.verdict = -NF_ACCEPT - 1;
+	return put_entry(buf, off, &u, sizeof(u.raw));
 }
 
 static size_t put_error(uint8_t *buf, size_t off)
 {
-	struct xt_error_target et;
+	union {
+		struct xt_error_target et;
+		uint8_t raw[XT_ALIGN(sizeof(struct xt_error_target))];
+	} u;
 
-	memset(&et, 0, sizeof(et));
-	et.target.u.user.target_size = XT_ALIGN(sizeof(et));
-	strcpy(et.target.u.user.name, XT_ERROR_TARGET);
-	strcpy(et.errorname, "ERROR");
-	return put_entry(buf, off, &et, XT_ALIGN(sizeof(et)));
+	memset(&u, 0, sizeof(u));
+	u.et.target.u.user.target_size = sizeof(u.raw);
+	strcpy(u.et.target.u.user.name, XT_ERROR_TARGET);
+	strcpy(u.et.errorname, "ERROR");
+	return put_entry(buf, off, &u, sizeof(u.raw));
 }
 
 static const char *errname(int e)
