@@ -7,21 +7,30 @@
 #   make deps             install what building and testing need (Debian, root)
 #   make demo             the article's story, live in a QEMU guest
 #   make check            the test suite in a QEMU guest (KERNEL=6.1 by default)
-#   make check-matrix     the suite on every kernel of the matrix
+#   make check-matrix     CI's matrix: the full suite on bookworm, the core
+#                         tests (# suite: core) on every other row
+#   make check-all        the full suite on every row
 #   make mutants          prove the tests can fail: tests/mutants/*.patch, each
 #                         a bug in the module, must each fail a test (KERNEL=)
 #   make bench            performance and ID-quality measurements
+#   make upstream         the kernel patch series, build/upstream/<target>/
+#                         (UPSTREAM_TARGETS: 6.1 6.12), and the iptables one,
+#                         build/upstream/iptables/
+#   make check-upstream   apply it to Debian's linux-source-6.1, checkpatch,
+#                         build it in-tree (W=1, sparse), run its kselftest
+#                         in a guest with that module (UPSTREAM_TARGET=6.1)
+#   make check-upstream-iptables  apply the iptables series to Debian's
+#                         iptables source, build it, xlate-test the extension
 #
 # The kernel side is described by Kbuild; this file only drives it.
-
-VERSION_STR	:= $(shell cat VERSION)
 
 # Headers of the running kernel, else the newest Debian headers installed
 # (a build host often runs another kernel than the router it builds for).
 KDIR		?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 			$(patsubst %/Module.symvers,%,$(lastword $(sort \
 			$(wildcard /usr/src/linux-headers-*/Module.symvers)))))
-# The release modules install under (Debian's kernel.release is upstream's).
+# The release modules install under, once: Debian's headers say 6.1.192 in
+# kernel.release, the release is UTS_RELEASE (6.1.0-56-amd64).
 KRELEASE	:= $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' \
 			$(KDIR)/include/generated/utsrelease.h 2>/dev/null)
 PKG_CONFIG	?= pkg-config
@@ -111,13 +120,28 @@ demo: deps
 bench: deps
 	bench/run.sh $(KERNEL)
 
+# The kernel patch series: upstream/mkseries.sh writes it from kernel/,
+# include/ and upstream/selftest/; upstream/check.sh proves it.
+UPSTREAM_TARGETS ?= 6.1 6.12
+UPSTREAM_TARGET  ?= 6.1
+.PHONY: upstream check-upstream check-upstream-iptables
+upstream:
+	upstream/mkseries.sh $(UPSTREAM_TARGETS)
+	upstream/iptables.sh
+
+check-upstream: deps
+	upstream/check.sh --guest $(UPSTREAM_TARGET)
+
+check-upstream-iptables: deps
+	upstream/iptables.sh --check
+
 # checkpatch.pl comes from Debian's linux-source package (make deps).
 checkpatch:
 	tests/harness/checkpatch.sh kernel/xt_CLEARDF.c kernel/compat.h $(wildcard kernel/probes/*.c) \
 		include/linux/netfilter/xt_CLEARDF.h
 
 # ===========================================================================
-# Packaging: DKMS (see dkms.conf, debian/, docs/install.md)
+# Packaging: DKMS (dkms.conf, debian/; the work is in packaging/dkms.sh)
 #
 #   make dkms-install     copy the module's source to /usr/src/cleardf-VERSION,
 #                         register it with DKMS, build and install it for
@@ -133,28 +157,7 @@ checkpatch:
 # ===========================================================================
 
 DKMS		?= dkms
-DKMS_NAME	:= cleardf
-DKMS_SRC	:= /usr/src/$(DKMS_NAME)-$(VERSION_STR)
-# Debian's headers say 6.1.192 in kernel.release; the release modules are
-# installed for (6.1.0-56-amd64) is UTS_RELEASE.
-DKMS_KERNELS	?= $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' \
-			$(KDIR)/include/generated/utsrelease.h 2>/dev/null)
-# What DKMS needs: Kbuild and the module's sources, nothing generated, and
-# not this Makefile (DKMS runs Kbuild directly; see MAKE in dkms.conf).
-DKMS_FILES	:= dkms.conf Kbuild VERSION \
-	$(wildcard include/linux/netfilter/*.h) \
-	$(filter-out %.mod.c,$(wildcard kernel/*.c)) \
-	$(filter-out kernel/compat-probed.h,$(wildcard kernel/*.h)) \
-	$(wildcard kernel/probes/*.c)
-
-# A shell fragment: fail if the cleardf-dkms package is installed (its files
-# are dpkg's business: apt upgrades and removes them).
-define dkms_refuse_if_packaged
-	if dpkg-query -W -f='$${Status}\n' cleardf-dkms 2>/dev/null | \
-		grep -q ' installed$$'; then \
-		echo "The cleardf-dkms package is installed: upgrade it with apt," \
-		     "or 'apt purge cleardf-dkms' before make $@."; exit 1; fi
-endef
+DKMS_KERNELS	?= $(KRELEASE)
 
 .PHONY: check-version dkms-source dkms-install dkms-uninstall check-debs
 
@@ -162,52 +165,13 @@ check-version:
 	tests/packaging/check-version.sh
 
 dkms-source: check-version
-	@if [ -z "$(DESTDIR)" ]; then $(dkms_refuse_if_packaged); fi
-	rm -rf $(DESTDIR)$(DKMS_SRC)
-	set -e; for f in $(DKMS_FILES); do \
-		install -D -m 0644 $$f $(DESTDIR)$(DKMS_SRC)/$$f; done
+	DESTDIR="$(DESTDIR)" packaging/dkms.sh source
 
 dkms-install: check-version
-	@[ "$$(id -u)" = 0 ] || { echo "make $@: run as root"; exit 1; }
-	@command -v $(DKMS) >/dev/null || { \
-		echo "dkms not found: apt-get install dkms"; exit 1; }
-	@test -n "$(DKMS_KERNELS)" || { echo "No kernel headers found (KDIR=$(KDIR))." \
-		"Install them (apt-get install linux-headers-\$$(uname -r))," \
-		"or set DKMS_KERNELS=<release>."; exit 1; }
-	@$(dkms_refuse_if_packaged)
-	@# A copy from "make install-module" would shadow (or be shadowed by) DKMS's.
-	@for k in $(DKMS_KERNELS); do \
-		if ls /lib/modules/$$k/updates/kernel/xt_CLEARDF.ko* >/dev/null 2>&1; then \
-			echo "/lib/modules/$$k/updates/kernel/xt_CLEARDF.ko is from" \
-			     "make install: run make uninstall first."; exit 1; fi; done
-	@# One cleardf in DKMS at a time: drop what an earlier make dkms-install left.
-	set -e; for v in $$($(DKMS) status -m $(DKMS_NAME) | \
-		sed -n 's|^$(DKMS_NAME)[/,] *\([^,:]*\).*|\1|p' | sort -u); do \
-		$(DKMS) remove -m $(DKMS_NAME) -v $$v --all; done
-	$(MAKE) --no-print-directory dkms-source DESTDIR=
-	$(DKMS) add -m $(DKMS_NAME) -v $(VERSION_STR)
-	@# 77: dkms.conf's BUILD_EXCLUSIVE_KERNEL says this kernel is out of range.
-	@set -e; for k in $(DKMS_KERNELS); do \
-		echo "$(DKMS) build -m $(DKMS_NAME) -v $(VERSION_STR) -k $$k"; \
-		rc=0; $(DKMS) build -m $(DKMS_NAME) -v $(VERSION_STR) -k $$k || rc=$$?; \
-		if [ $$rc = 77 ]; then echo "skipped $$k: cleardf supports 5.10 to 7.x"; continue; fi; \
-		[ $$rc = 0 ] || exit $$rc; \
-		echo "$(DKMS) install -m $(DKMS_NAME) -v $(VERSION_STR) -k $$k"; \
-		$(DKMS) install -m $(DKMS_NAME) -v $(VERSION_STR) -k $$k; done
-	$(DKMS) status -m $(DKMS_NAME)
+	DKMS="$(DKMS)" DKMS_KERNELS="$(DKMS_KERNELS)" packaging/dkms.sh install
 
 dkms-uninstall:
-	@[ "$$(id -u)" = 0 ] || { echo "make $@: run as root"; exit 1; }
-	@$(dkms_refuse_if_packaged)
-	set -e; if command -v $(DKMS) >/dev/null; then \
-		for v in $$($(DKMS) status -m $(DKMS_NAME) | \
-			sed -n 's|^$(DKMS_NAME)[/,] *\([^,:]*\).*|\1|p' | sort -u); do \
-			$(DKMS) remove -m $(DKMS_NAME) -v $$v --all; done; fi
-	set -e; for d in /usr/src/$(DKMS_NAME)-*; do \
-		[ -d "$$d" ] || continue; \
-		if dpkg-query -S "$$d" >/dev/null 2>&1; then \
-			echo "keeping $$d: it belongs to a package"; continue; fi; \
-		echo "rm -rf $$d"; rm -rf "$$d"; done
+	DKMS="$(DKMS)" packaging/dkms.sh uninstall
 
 check-debs:
 	tests/packaging/test-debs.sh

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # bench/report.awk: turns the guest's "BENCH ..." lines into the tables of
 # bench/RESULTS.md (markdown). Plain POSIX awk (mawk is fine).
 #
@@ -69,7 +70,7 @@ function group(x,    s, neg, out) {
 }
 
 BEGIN {
-	nv = split("none dscp cleardf keepid cleardf-nft nft nfqueue", order, " ")
+	nv = split("none dscp cleardf keepid cleardf-nft nft nfqueue tc-bpf tc-bpf-keepid pedit", order, " ")
 	label["none"] = "1. no rule"
 	label["dscp"] = "2. `-j DSCP --set-dscp 0`"
 	label["cleardf"] = "3. `-j CLEARDF`"
@@ -77,12 +78,15 @@ BEGIN {
 	label["cleardf-nft"] = "5. `-j CLEARDF` via iptables-nft"
 	label["nft"] = "6. nftables frag-off + numgen random ID"
 	label["nfqueue"] = "7. NFQUEUE + userspace program"
+	label["tc-bpf"] = "8. tc eBPF: clear DF, `bpf_get_prandom_u32()` ID"
+	label["tc-bpf-keepid"] = "9. tc eBPF: clear DF, keep the ID"
+	label["pedit"] = "10. tc `pedit ex munge ip df set 0` + `csum ip4h`"
 	label["nft-id16"] = "6b. nftables, ID spelled `numgen random mod 65536 << 16`"
 	label["none-conseq"] = "no rule, sender without DF (the kernel's own IDs)"
 	nseries = split("small frag", series, " ")
 	stitle["small"] = "64-byte DF datagrams, MTU 1500 (rule in the sender's mangle OUTPUT)"
 	stitle["frag"] = "1472-byte datagrams, MTU-1400 link after a router: every packet cleared and fragmented"
-	nk = split("null|DSCP --set-dscp 0|DSCP --set-dscp 46|CLEARDF --keep-id|CLEARDF", kcase, "|")
+	nk = split("null|DSCP --set-dscp 0|DSCP --set-dscp 46|CLEARDF --keep-id|CLEARDF|__ip_select_ident()", kcase, "|")
 }
 
 { sub(/^.*BENCH /, "") }
@@ -173,7 +177,9 @@ END {
 		}
 		printf "\n%d rounds; " , maxround
 		if (s == "frag")
-			printf "\"no rule\" and the DSCP rule send without DF (with DF the router would drop every packet); the others send with DF and their rule clears it. "
+			printf "\"no rule\" and the DSCP rule send without DF (with DF the router would drop every packet); the others send with DF and their rule clears it; the tc variants sit on the router's ingress from the sender (clsact), the others in the sender's mangle OUTPUT. "
+		else
+			printf "The tc variants sit on the sender's egress (clsact) of the same veth. "
 		printf "Packets/s: per round, the median rate of the measurement's 100 ms pieces; then the median over the rounds. Added cost: per round 1/rate - 1/rate(no rule) of that round, median over the rounds and, in parentheses, the middle half of the rounds (25th to 75th percentile).\n"
 		# goals on this series, with how many rounds agree
 		ac = add["cleardf"]; an = add["nft"]; aq = add["nfqueue"]
@@ -213,12 +219,15 @@ END {
 			x = kv(kml[c], "ns_per_call")
 			r0 = (d0 + 0 > 0) ? sprintf("%.2f", x / d0) : ""
 			r46 = (d46 + 0 > 0) ? sprintf("%.2f", x / d46) : ""
-			printf "| %s | %s (%s-%s) | %s | %s |\n", (c == "null" ? "empty target (the indirect call)" : c), x, kv(kml[c], "min"), kv(kml[c], "max"), r0, r46
+			printf "| %s | %s (%s-%s) | %s | %s |\n", (c == "null" ? "empty target (the indirect call)" : (c == "__ip_select_ident()" ? "empty target calling `__ip_select_ident()` only" : c)), x, kv(kml[c], "min"), kv(kml[c], "max"), r0, r46
 			kns[c] = x + 0
 		}
 		printf "\nEach case: %s rounds of %s calls on one prepared 92-byte UDP packet with DF, in rotating order, timed in batches of %s calls. Per call: the median batch's time per call minus that of the same loop without the call, so the indirect call is included; median over the rounds (lowest-highest). The loop puts back TOS, DF, ID and checksum before every call (%s ns per iteration on its own). These are nanoseconds of the emulated CPU.\n", kv(kml["CLEARDF"], "rounds"), group(kv(kml["CLEARDF"], "iters")), group(kv(kml["CLEARDF"], "batch")), kv(kml["reset"], "loop_ns")
 		if (d0 + 0 > 0 && d46 + 0 > 0 && ("CLEARDF" in kns) && ("CLEARDF --keep-id" in kns)) {
 			c1 = kns["CLEARDF"]; c2 = kns["CLEARDF --keep-id"]
+			if ("__ip_select_ident()" in kns && "null" in kns)
+				gi = sprintf("the generator alone (`__ip_select_ident()` minus the empty target) %.2f ns, %.0f%% of CLEARDF's %.2f ns; CLEARDF minus --keep-id %.2f ns",
+					kns["__ip_select_ident()"] - kns["null"], 100 * (kns["__ip_select_ident()"] - kns["null"]) / c1, c1, c1 - c2)
 			gk = sprintf("CLEARDF %.2f x DSCP (no-op) / %.2f x DSCP (rewrite), goal <= 3: %s / %s; --keep-id %.2f x / %.2f x, goal <= 1.5: %s / %s",
 				c1 / d0, c1 / d46, (c1 <= 3 * d0 ? "holds" : "does not hold"), (c1 <= 3 * d46 ? "holds" : "does not hold"),
 				c2 / d0, c2 / d46, (c2 <= 1.5 * d0 ? "holds" : "does not hold"), (c2 <= 1.5 * d46 ? "holds" : "does not hold"))
@@ -229,7 +238,7 @@ END {
 		printf "\n#### ID quality: DF datagrams to one destination, IDs as received\n\nThe sender is unconnected, so the kernel gives its DF packets ID 0 (as to a tunnel's outer header): the IDs that arrive are the rule's.\n\n"
 		printf "| variant | datagrams | distinct IDs | repeated within 65,536 | worst window of 65,536 | shortest distance between equal IDs | DF left |\n"
 		printf "| --- | --- | --- | --- | --- | --- | --- |\n"
-		nid = split("cleardf cleardf-nft keepid nft nft-id16 nfqueue", idv, " ")
+		nid = split("cleardf cleardf-nft keepid nft nft-id16 nfqueue tc-bpf tc-bpf-keepid pedit", idv, " ")
 		for (k = 1; k <= nid; k++) {
 			v = idv[k]
 			if (!(v in idl)) {
@@ -254,7 +263,7 @@ END {
 		for (j = 1; j <= nmd; j++)
 			printf " | --- | ---"
 		printf " |\n"
-		ncq = split("none cleardf keepid nft nft-id16 nfqueue", cqv, " ")
+		ncq = split("none cleardf keepid nft nft-id16 nfqueue tc-bpf tc-bpf-keepid pedit", cqv, " ")
 		for (k = 1; k <= ncq; k++) {
 			v = cqv[k]
 			lb = (v == "none") ? label["none-conseq"] : label[v]
@@ -278,6 +287,7 @@ END {
 	if (gs["small"] != "") printf "- packet rate, 64-byte: %s.\n", gs["small"]
 	if (gs["frag"] != "") printf "- packet rate, fragmented: %s.\n", gs["frag"]
 	if (gk != "") printf "- per call: %s.\n", gk
+	if (gi != "") printf "- per call: %s.\n", gi
 	if (errors != "")
 		printf "\n#### Variants that could not run\n%s\n", errors
 }

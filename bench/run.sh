@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # bench/run.sh [ROW] [bench.sh options...]
 #
 # What `make bench` runs (ROW = KERNEL, default 6.1 = bookworm): prepares
@@ -121,6 +122,9 @@ build_bench() {
 	rm -rf "$d"
 	mkdir -p "$d"
 	cp -a "$SNAP/bench" "$SNAP/include" "$d/"
+	# udpblast.c includes the tools' shared header
+	mkdir -p "$d/tests/tools"
+	cp "$SNAP/tests/tools/tool.h" "$d/tests/tools/"
 	rm -f "$d"/bench/kmod/*.ko
 	local cf="-O2 -g -Wall -Wextra -Wshadow"
 	{
@@ -162,9 +166,9 @@ estimate() {
 			}
 		}
 		END {
-			# busy guest seconds: setup, rounds of 14 slices, the ID
+			# busy guest seconds: setup, rounds of 20 slices, the ID
 			# series, the consequence test (mostly idle), the module
-			t = 120 + r * 14 * (s + w + 0.3) + 4 * ids / 5000 + 120 + 6 * kr * ki * 300e-9
+			t = 120 + r * 20 * (s + w + 0.3) + 6 * ids / 5000 + 180 + 7 * kr * ki * 300e-9
 			printf "%d\n", (icount != "" ? 10 : 3) * t + 600
 		}' <<<"${guest_args[*]:-}"
 }

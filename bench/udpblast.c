@@ -70,6 +70,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../tests/tools/tool.h"
+
 #define HDR_BYTES	16	/* sequence number + hash */
 #define MAX_PAYLOAD	65507
 #define ID_WINDOW	65536	/* IDs a reassembly key can take */
@@ -90,11 +92,9 @@ struct ctl {
 
 enum { PAUSE = 0, RUN = 1, QUIT = 2 };
 
-static const char *prog = "udpblast";
-
 static void die(const char *what)
 {
-	fprintf(stderr, "%s: %s: %s\n", prog, what, strerror(errno));
+	fprintf(stderr, "%s: %s: %s\n", tool_name, what, strerror(errno));
 	exit(1);
 }
 
@@ -127,20 +127,6 @@ static void sleep_s(double s)
 	nanosleep(&ts, NULL);
 }
 
-static long num(const char *s, long min, long max, const char *what)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 0);
-	if (errno || *end || end == s || v < min || v > max) {
-		fprintf(stderr, "%s: bad %s '%s' (%ld..%ld)\n", prog, what, s, min, max);
-		exit(2);
-	}
-	return v;
-}
-
 static double fnum(const char *s, double min, double max, const char *what)
 {
 	char *end;
@@ -149,7 +135,7 @@ static double fnum(const char *s, double min, double max, const char *what)
 	errno = 0;
 	v = strtod(s, &end);
 	if (errno || *end || end == s || v < min || v > max) {
-		fprintf(stderr, "%s: bad %s '%s' (%g..%g)\n", prog, what, s, min, max);
+		fprintf(stderr, "%s: bad %s '%s' (%g..%g)\n", tool_name, what, s, min, max);
 		exit(2);
 	}
 	return v;
@@ -160,7 +146,7 @@ static void parse_addr(const char *a, const char *p, struct sockaddr_in *sin)
 	memset(sin, 0, sizeof(*sin));
 	sin->sin_family = AF_INET;
 	if (inet_pton(AF_INET, a, &sin->sin_addr) != 1) {
-		fprintf(stderr, "%s: bad address '%s'\n", prog, a);
+		fprintf(stderr, "%s: bad address '%s'\n", tool_name, a);
 		exit(2);
 	}
 	sin->sin_port = htons((uint16_t)num(p, 1, 65535, "port"));
@@ -172,19 +158,6 @@ static long futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *
 }
 
 /* ------------------------------------------------------------ payload */
-
-static uint64_t fnv1a(const uint8_t *p, size_t n, uint64_t h)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
-#define FNV_INIT 0xcbf29ce484222325ULL
 
 /* Distinct contents for datagram seq, and the hash over all of it. */
 static void fill_checked(uint8_t *buf, size_t size, uint64_t seq)
@@ -199,7 +172,7 @@ static void fill_checked(uint8_t *buf, size_t size, uint64_t seq)
 		x ^= x << 17;
 		buf[i] = (uint8_t)x;
 	}
-	h = fnv1a(buf, 8, FNV_INIT);
+	h = fnv1a(buf, 8, FNV1A_INIT);
 	h = fnv1a(buf + HDR_BYTES, size - HDR_BYTES, h);
 	memcpy(buf + 8, &h, 8);
 }
@@ -210,7 +183,7 @@ static int check_payload(const uint8_t *buf, size_t size)
 
 	if (size < HDR_BYTES)
 		return 0;
-	h = fnv1a(buf, 8, FNV_INIT);
+	h = fnv1a(buf, 8, FNV1A_INIT);
 	h = fnv1a(buf + HDR_BYTES, size - HDR_BYTES, h);
 	memcpy(&want, buf + 8, 8);
 	return h == want;
@@ -239,7 +212,7 @@ static struct ctl *ctl_map(const char *path, int create, double wait_s)
 
 		while (fstat(fd, &st) == 0 && st.st_size < (off_t)sizeof(*c)) {
 			if (now() - t0 > wait_s) {
-				fprintf(stderr, "%s: %s: too short\n", prog, path);
+				fprintf(stderr, "%s: %s: too short\n", tool_name, path);
 				exit(1);
 			}
 			sleep_s(0.01);
@@ -257,20 +230,129 @@ static struct ctl *ctl_map(const char *path, int create, double wait_s)
 
 /* ------------------------------------------------------------ sender */
 
+/*
+ * A UDP socket to DST. PROBE sets DF and ignores what the path MTU is
+ * believed to be: a datagram bigger than a later link stays one packet
+ * with DF, as from a tunnel endpoint. DONT sends without DF.
+ */
+static int send_socket(const struct sockaddr_in *dst, int df, int connected, int nocheck)
+{
+	int fd, val;
+
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0)
+		die("socket");
+	val = df ? IP_PMTUDISC_PROBE : IP_PMTUDISC_DONT;
+	if (setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &val, sizeof(val)) < 0)
+		die("IP_MTU_DISCOVER");
+	val = 4 << 20;
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &val, sizeof(val)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &val, sizeof(val));
+	val = 1;
+	if (nocheck && setsockopt(fd, SOL_SOCKET, SO_NO_CHECK, &val, sizeof(val)) < 0)
+		die("SO_NO_CHECK");
+	if (connected && connect(fd, (const struct sockaddr *)dst, sizeof(*dst)) < 0)
+		die("connect");
+	return fd;
+}
+
+/*
+ * BATCH messages of SIZE bytes each for sendmmsg(), in one buffer (*BUFS),
+ * addressed to DST (NULL: the socket is connected).
+ */
+static struct mmsghdr *send_batch(long batch, long size, struct sockaddr_in *dst, uint8_t **bufs)
+{
+	struct mmsghdr *msgs = calloc((size_t)batch, sizeof(*msgs));
+	struct iovec *iov = calloc((size_t)batch, sizeof(*iov));
+	long i;
+
+	*bufs = calloc((size_t)batch, (size_t)size);
+	if (!msgs || !iov || !*bufs)
+		die("calloc");
+	for (i = 0; i < batch; i++) {
+		iov[i].iov_base = *bufs + i * size;
+		iov[i].iov_len = (size_t)size;
+		msgs[i].msg_hdr.msg_iov = &iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+		if (dst) {
+			msgs[i].msg_hdr.msg_name = dst;
+			msgs[i].msg_hdr.msg_namelen = sizeof(*dst);
+		}
+	}
+	return msgs;
+}
+
+/* The sender's flow control, by the receiver's count in the control file. */
+struct flow {
+	struct ctl *ctl;
+	long window;		/* -w: at most this many datagrams in flight */
+	int gated;
+	double tend;		/* -t, when not gated */
+	double last_progress;	/* when the receiver's count last moved */
+	uint32_t last_rcvd;
+	uint64_t lost, stalls;
+};
+
+/*
+ * Wait until N more datagrams fit in the window (SENT sent so far), the
+ * receiver has enough, the gate shuts, or (not gated) time is up. What is
+ * in flight while the receiver's count stands still for a second is
+ * counted as lost (and taken back when it arrives after all).
+ */
+static void wait_for_window(struct flow *f, uint64_t sent, long n)
+{
+	struct ctl *ctl = f->ctl;
+
+	for (;;) {
+		uint32_t rc = LOAD(&ctl->rcvd), inflight;
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		double t;
+
+		if (rc != f->last_rcvd) {
+			f->last_rcvd = rc;
+			f->last_progress = now();
+		}
+		inflight = (uint32_t)sent - rc - (uint32_t)f->lost;
+		if ((int32_t)inflight < 0) {
+			/* given up for lost, but they arrived after all */
+			f->lost -= (uint32_t)-(int32_t)inflight;
+			STORE(&ctl->lost, f->lost);
+			inflight = 0;
+		}
+		if ((long)inflight + n <= f->window || LOAD(&ctl->stop) ||
+		    (f->gated && LOAD(&ctl->gate) != RUN))
+			return;
+		STORE(&ctl->waiting, 1);
+		if (LOAD(&ctl->rcvd) != rc)
+			continue;
+		if (futex(&ctl->rcvd, FUTEX_WAIT, rc, &ts) < 0 && errno == ETIMEDOUT) {
+			t = now();
+			f->stalls++;
+			/* nothing for a second: what is in flight is lost */
+			if (t - f->last_progress > 1.0) {
+				f->lost += inflight;
+				STORE(&ctl->lost, f->lost);
+				f->last_progress = t;
+			}
+			if (!f->gated && t > f->tend)
+				return;
+		}
+	}
+}
+
 static int cmd_send(int argc, char **argv)
 {
-	long size = 64, count = 0, batch = 32, window = 0;
+	long size = 64, count = 0, batch = 32;
 	double rate = 0, tmax = 60;
-	int df = 1, connected = 1, checked = 0, nocheck = 0, gated = 0, c, fd, val;
+	int df = 1, connected = 1, checked = 0, nocheck = 0, c, fd;
 	const char *ctlpath = NULL;
 	struct sockaddr_in dst;
 	struct mmsghdr *msgs;
-	struct iovec *iov;
+	struct flow fl = { 0 };
 	struct ctl *ctl = NULL;
 	uint8_t *bufs;
-	uint64_t sent = 0, lost = 0, errs = 0, stalls = 0;
-	double t0, tend, last_progress;
-	uint32_t last_rcvd = 0;
+	uint64_t sent = 0, errs = 0;
+	double t0;
 	long i;
 
 	while ((c = getopt(argc, argv, "s:D:ukZn:t:b:w:r:gc:h")) != -1) {
@@ -292,9 +374,9 @@ static int cmd_send(int argc, char **argv)
 		case 'n': count = num(optarg, 0, LONG_MAX, "count"); break;
 		case 't': tmax = fnum(optarg, 0.01, 1e6, "time"); break;
 		case 'b': batch = num(optarg, 1, 1024, "batch"); break;
-		case 'w': window = num(optarg, 0, 1 << 30, "window"); break;
+		case 'w': fl.window = num(optarg, 0, 1 << 30, "window"); break;
 		case 'r': rate = fnum(optarg, 0, 1e9, "rate"); break;
-		case 'g': gated = 1; break;
+		case 'g': fl.gated = 1; break;
 		case 'c': ctlpath = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -305,14 +387,14 @@ static int cmd_send(int argc, char **argv)
 		return 2;
 	}
 	parse_addr(argv[optind], argv[optind + 1], &dst);
-	if (window && window < batch)
-		batch = window;
-	if ((window || gated) && !ctlpath) {
-		fprintf(stderr, "%s: -w and -g need -c\n", prog);
+	if (fl.window && fl.window < batch)
+		batch = fl.window;
+	if ((fl.window || fl.gated) && !ctlpath) {
+		fprintf(stderr, "%s: -w and -g need -c\n", tool_name);
 		return 2;
 	}
-	if (gated && rate > 0) {
-		fprintf(stderr, "%s: -g and -r do not go together\n", prog);
+	if (fl.gated && rate > 0) {
+		fprintf(stderr, "%s: -g and -r do not go together\n", tool_name);
 		return 2;
 	}
 	if (ctlpath) {
@@ -321,70 +403,39 @@ static int cmd_send(int argc, char **argv)
 		ctl = ctl_map(ctlpath, 0, 10);
 		while (!LOAD(&ctl->ready)) {
 			if (now() - tw > 10) {
-				fprintf(stderr, "%s: the receiver is not ready\n", prog);
+				fprintf(stderr, "%s: the receiver is not ready\n", tool_name);
 				return 1;
 			}
 			sleep_s(0.005);
 		}
 	}
+	fl.ctl = ctl;
 
-	fd = socket(AF_INET, SOCK_DGRAM, 0);
-	if (fd < 0)
-		die("socket");
-	/*
-	 * PROBE sets DF and ignores what the path MTU is believed to be: a
-	 * datagram bigger than a later link stays one packet with DF, as
-	 * from a tunnel endpoint. DONT sends without DF.
-	 */
-	val = df ? IP_PMTUDISC_PROBE : IP_PMTUDISC_DONT;
-	if (setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &val, sizeof(val)) < 0)
-		die("IP_MTU_DISCOVER");
-	val = 4 << 20;
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &val, sizeof(val)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &val, sizeof(val));
-	val = 1;
-	if (nocheck && setsockopt(fd, SOL_SOCKET, SO_NO_CHECK, &val, sizeof(val)) < 0)
-		die("SO_NO_CHECK");
-	if (connected && connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0)
-		die("connect");
+	fd = send_socket(&dst, df, connected, nocheck);
 
-	msgs = calloc((size_t)batch, sizeof(*msgs));
-	iov = calloc((size_t)batch, sizeof(*iov));
-	bufs = calloc((size_t)batch, (size_t)size);
-	if (!msgs || !iov || !bufs)
-		die("calloc");
-	for (i = 0; i < batch; i++) {
-		iov[i].iov_base = bufs + i * size;
-		iov[i].iov_len = (size_t)size;
-		msgs[i].msg_hdr.msg_iov = &iov[i];
-		msgs[i].msg_hdr.msg_iovlen = 1;
-		if (!connected) {
-			msgs[i].msg_hdr.msg_name = &dst;
-			msgs[i].msg_hdr.msg_namelen = sizeof(dst);
-		}
-	}
+	msgs = send_batch(batch, size, connected ? NULL : &dst, &bufs);
 
 	t0 = now();
-	tend = t0 + tmax;
-	last_progress = t0;
-	if (gated)
+	fl.tend = t0 + tmax;
+	fl.last_progress = t0;
+	if (fl.gated)
 		STORE(&ctl->gated, 1);
 	for (;;) {
 		long n = batch;
 		int r;
 
-		if (gated) {
+		if (fl.gated) {
 			uint32_t g;
 
 			/* -t does not count while the gate is shut */
 			if (LOAD(&ctl->gate) == PAUSE) {
 				while ((g = LOAD(&ctl->gate)) == PAUSE)
 					futex(&ctl->gate, FUTEX_WAIT, PAUSE, NULL);
-				last_progress = now();
+				fl.last_progress = now();
 			}
 			if (LOAD(&ctl->gate) != RUN)
 				break;
-		} else if (now() > tend) {
+		} else if (now() > fl.tend) {
 			break;
 		}
 		if (count && (long)sent >= count)
@@ -394,43 +445,9 @@ static int cmd_send(int argc, char **argv)
 		if (count && count - (long)sent < n)
 			n = count - (long)sent;
 
-		/* flow control: at most window datagrams not yet received */
-		while (window) {
-			uint32_t rc = LOAD(&ctl->rcvd), inflight;
-			struct timespec ts = { 0, 10 * 1000 * 1000 };
-			double t;
-
-			if (rc != last_rcvd) {
-				last_rcvd = rc;
-				last_progress = now();
-			}
-			inflight = (uint32_t)sent - rc - (uint32_t)lost;
-			if ((int32_t)inflight < 0) {
-				/* given up for lost, but they arrived after all */
-				lost -= (uint32_t)-(int32_t)inflight;
-				STORE(&ctl->lost, lost);
-				inflight = 0;
-			}
-			if ((long)inflight + n <= window || LOAD(&ctl->stop) ||
-			    (gated && LOAD(&ctl->gate) != RUN))
-				break;
-			STORE(&ctl->waiting, 1);
-			if (LOAD(&ctl->rcvd) != rc)
-				continue;
-			if (futex(&ctl->rcvd, FUTEX_WAIT, rc, &ts) < 0 && errno == ETIMEDOUT) {
-				t = now();
-				stalls++;
-				/* nothing for a second: what is in flight is lost */
-				if (t - last_progress > 1.0) {
-					lost += inflight;
-					STORE(&ctl->lost, lost);
-					last_progress = t;
-				}
-				if (!gated && t > tend)
-					break;
-			}
-		}
-		if (gated && LOAD(&ctl->gate) != RUN)
+		if (fl.window)
+			wait_for_window(&fl, sent, n);
+		if (fl.gated && LOAD(&ctl->gate) != RUN)
 			continue;
 		if (rate > 0) {
 			double due = t0 + (double)sent / rate, t = now();
@@ -469,7 +486,7 @@ static int cmd_send(int argc, char **argv)
 		STORE(&ctl->done, 1);
 	printf("result role=send sent=%" PRIu64 " secs=%.3f pps=%.0f lost=%" PRIu64
 	       " errors=%" PRIu64 " stalls=%" PRIu64 "\n",
-	       sent, now() - t0, (double)sent / (now() - t0), lost, errs, stalls);
+	       sent, now() - t0, (double)sent / (now() - t0), fl.lost, errs, fl.stalls);
 	return 0;
 }
 
@@ -556,82 +573,26 @@ static void print_id_stats(const uint16_t *ids, const uint8_t *have, long n,
 	free(seqd);
 }
 
-static int cmd_recv(int argc, char **argv)
+/*
+ * The receiver's socket: UDP bound to ME; for -m ids a raw socket next to
+ * it. The IP header is only visible to a raw socket; it gets a copy of
+ * every UDP datagram before UDP delivers it. The UDP socket then only
+ * keeps the port open (no ICMP errors), with the smallest buffer: what it
+ * drops costs nothing.
+ */
+static int recv_socket(int mode, const struct sockaddr_in *me)
 {
-	int mode = M_COUNT, c, fd, ufd = -1, val;
-	double idle = 2, tmax = 0;
-	long n = 0;
-	const char *ctlpath = NULL;
-	struct sockaddr_in me;
-	struct ctl *ctl;
-	struct mmsghdr msgs[RECV_VLEN];
-	struct iovec iov[RECV_VLEN];
-	uint8_t *bufs;
-	size_t bufsz = 65536;
 	struct timeval tv = { 0, 100 * 1000 };
-	double t0, tlast = 0;
-	uint64_t rcvd = 0;
-	unsigned long df = 0, other = 0, corrupted = 0, dup = 0, intact = 0;
-	uint16_t *ids = NULL;
-	uint8_t *have = NULL;
-	int i, finished = 0;
-
-	while ((c = getopt(argc, argv, "m:c:n:i:t:h")) != -1) {
-		switch (c) {
-		case 'm':
-			if (!strcmp(optarg, "count"))
-				mode = M_COUNT;
-			else if (!strcmp(optarg, "ids"))
-				mode = M_IDS;
-			else if (!strcmp(optarg, "verify"))
-				mode = M_VERIFY;
-			else {
-				usage(stderr);
-				return 2;
-			}
-			break;
-		case 'c': ctlpath = optarg; break;
-		case 'n': n = num(optarg, 1, 1L << 30, "count"); break;
-		case 'i': idle = fnum(optarg, 0.01, 1e6, "idle time"); break;
-		case 't': tmax = fnum(optarg, 0.01, 1e6, "time"); break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind != argc - 2 || !ctlpath) {
-		usage(stderr);
-		return 2;
-	}
-	if (mode != M_COUNT && !tmax)
-		tmax = 120;
-	if (mode != M_COUNT && !n) {
-		fprintf(stderr, "%s: -m ids and -m verify need -n\n", prog);
-		return 2;
-	}
-	parse_addr(argv[optind], argv[optind + 1], &me);
-	ctl = ctl_map(ctlpath, 1, 0);
-	if (mode != M_COUNT) {
-		ids = calloc((size_t)n, sizeof(*ids));
-		have = calloc((size_t)n, 1);
-		if (!ids || !have)
-			die("calloc");
-	}
+	int fd, ufd, val = 16 << 20;
 
 	ufd = socket(AF_INET, SOCK_DGRAM, 0);
 	if (ufd < 0)
 		die("socket");
-	if (bind(ufd, (struct sockaddr *)&me, sizeof(me)) < 0)
+	if (bind(ufd, (const struct sockaddr *)me, sizeof(*me)) < 0)
 		die("bind");
 	fd = ufd;
-	val = 16 << 20;
 	if (mode == M_IDS) {
-		/*
-		 * The IP header is only visible to a raw socket; it gets a
-		 * copy of every UDP datagram before UDP delivers it. The UDP
-		 * socket only keeps the port open (no ICMP errors), with the
-		 * smallest buffer: what it drops costs nothing.
-		 */
-		struct sockaddr_in any = me;
+		struct sockaddr_in any = *me;
 		int small = 1;
 
 		any.sin_port = 0;
@@ -648,6 +609,127 @@ static int cmd_recv(int argc, char **argv)
 		tv.tv_sec = 1, tv.tv_usec = 0;	/* only to notice QUIT */
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
 		die("SO_RCVTIMEO");
+	return fd;
+}
+
+/* What the receiver counts in -m ids and -m verify, by sequence number. */
+struct rstate {
+	int mode;
+	long n;
+	struct sockaddr_in me;
+	uint16_t *ids;		/* -m ids: the IP ID of datagram seq */
+	uint8_t *have;		/* datagram seq arrived */
+	unsigned long df, other, corrupted, dup, intact;
+};
+
+/* One datagram (-m ids: with its IP header) of LEN bytes at P. */
+static void take_datagram(struct rstate *st, const uint8_t *p, size_t len)
+{
+	uint64_t seq;
+
+	if (st->mode == M_IDS) {
+		const struct iphdr *iph = (const struct iphdr *)p;
+		const struct udphdr *uh;
+		size_t hl;
+
+		if (len < sizeof(*iph) || iph->version != 4) {
+			st->other++;
+			return;
+		}
+		hl = (size_t)iph->ihl * 4;
+		uh = (const struct udphdr *)(p + hl);
+		if (len < hl + sizeof(*uh) + 8 ||
+		    iph->daddr != st->me.sin_addr.s_addr ||
+		    uh->dest != st->me.sin_port) {
+			st->other++;
+			return;
+		}
+		memcpy(&seq, p + hl + sizeof(*uh), 8);
+		if (seq >= (uint64_t)st->n || st->have[seq]) {
+			st->other++;
+			return;
+		}
+		st->have[seq] = 1;
+		st->ids[seq] = ntohs(iph->id);
+		if (iph->frag_off & htons(IP_DF))
+			st->df++;
+		st->intact++;
+	} else if (st->mode == M_VERIFY) {
+		if (len < HDR_BYTES || !check_payload(p, len)) {
+			st->corrupted++;
+			return;
+		}
+		memcpy(&seq, p, 8);
+		if (seq >= (uint64_t)st->n) {
+			st->corrupted++;
+			return;
+		}
+		if (st->have[seq]) {
+			st->dup++;
+			return;
+		}
+		st->have[seq] = 1;
+		st->intact++;
+	}
+}
+
+static int cmd_recv(int argc, char **argv)
+{
+	int c, fd;
+	double idle = 2, tmax = 0;
+	const char *ctlpath = NULL;
+	struct rstate st = { .mode = M_COUNT };
+	struct ctl *ctl;
+	struct mmsghdr msgs[RECV_VLEN];
+	struct iovec iov[RECV_VLEN];
+	uint8_t *bufs;
+	size_t bufsz = 65536;
+	double t0, tlast = 0;
+	uint64_t rcvd = 0;
+	int i, finished = 0;
+
+	while ((c = getopt(argc, argv, "m:c:n:i:t:h")) != -1) {
+		switch (c) {
+		case 'm':
+			if (!strcmp(optarg, "count"))
+				st.mode = M_COUNT;
+			else if (!strcmp(optarg, "ids"))
+				st.mode = M_IDS;
+			else if (!strcmp(optarg, "verify"))
+				st.mode = M_VERIFY;
+			else {
+				usage(stderr);
+				return 2;
+			}
+			break;
+		case 'c': ctlpath = optarg; break;
+		case 'n': st.n = num(optarg, 1, 1L << 30, "count"); break;
+		case 'i': idle = fnum(optarg, 0.01, 1e6, "idle time"); break;
+		case 't': tmax = fnum(optarg, 0.01, 1e6, "time"); break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc - 2 || !ctlpath) {
+		usage(stderr);
+		return 2;
+	}
+	if (st.mode != M_COUNT && !tmax)
+		tmax = 120;
+	if (st.mode != M_COUNT && !st.n) {
+		fprintf(stderr, "%s: -m ids and -m verify need -n\n", tool_name);
+		return 2;
+	}
+	parse_addr(argv[optind], argv[optind + 1], &st.me);
+	ctl = ctl_map(ctlpath, 1, 0);
+	if (st.mode != M_COUNT) {
+		st.ids = calloc((size_t)st.n, sizeof(*st.ids));
+		st.have = calloc((size_t)st.n, 1);
+		if (!st.ids || !st.have)
+			die("calloc");
+	}
+
+	fd = recv_socket(st.mode, &st.me);
 
 	bufs = malloc(RECV_VLEN * bufsz);
 	if (!bufs)
@@ -669,56 +751,8 @@ static int cmd_recv(int argc, char **argv)
 		if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 			die("recvmmsg");
 		if (r > 0) {
-			for (i = 0; i < r; i++) {
-				uint8_t *p = iov[i].iov_base;
-				size_t len = msgs[i].msg_len;
-				uint64_t seq;
-
-				if (mode == M_IDS) {
-					const struct iphdr *iph = (const struct iphdr *)p;
-					const struct udphdr *uh;
-					size_t hl;
-
-					if (len < sizeof(*iph) || iph->version != 4) {
-						other++;
-						continue;
-					}
-					hl = (size_t)iph->ihl * 4;
-					uh = (const struct udphdr *)(p + hl);
-					if (len < hl + sizeof(*uh) + 8 ||
-					    iph->daddr != me.sin_addr.s_addr ||
-					    uh->dest != me.sin_port) {
-						other++;
-						continue;
-					}
-					memcpy(&seq, p + hl + sizeof(*uh), 8);
-					if (seq >= (uint64_t)n || have[seq]) {
-						other++;
-						continue;
-					}
-					have[seq] = 1;
-					ids[seq] = ntohs(iph->id);
-					if (iph->frag_off & htons(IP_DF))
-						df++;
-					intact++;
-				} else if (mode == M_VERIFY) {
-					if (len < HDR_BYTES || !check_payload(p, len)) {
-						corrupted++;
-						continue;
-					}
-					memcpy(&seq, p, 8);
-					if (seq >= (uint64_t)n) {
-						corrupted++;
-						continue;
-					}
-					if (have[seq]) {
-						dup++;
-						continue;
-					}
-					have[seq] = 1;
-					intact++;
-				}
-			}
+			for (i = 0; i < r && st.mode != M_COUNT; i++)
+				take_datagram(&st, iov[i].iov_base, msgs[i].msg_len);
 			rcvd += (uint64_t)r;
 			__atomic_add_fetch(&ctl->rcvd, (uint32_t)r, __ATOMIC_SEQ_CST);
 			if (LOAD(&ctl->waiting)) {
@@ -728,11 +762,11 @@ static int cmd_recv(int argc, char **argv)
 			tlast = t;
 		}
 
-		if (mode == M_COUNT) {
+		if (st.mode == M_COUNT) {
 			if (LOAD(&ctl->gate) == QUIT)
 				finished = 1;
 		} else {
-			if ((long)intact >= n)
+			if ((long)st.intact >= st.n)
 				finished = 1;
 			/* the sender is done and nothing came for a while */
 			if (LOAD(&ctl->done) && t - (tlast > 0 ? tlast : t0) >= idle)
@@ -743,14 +777,14 @@ static int cmd_recv(int argc, char **argv)
 	}
 	STORE(&ctl->stop, 1);
 
-	if (mode == M_COUNT) {
+	if (st.mode == M_COUNT) {
 		printf("result role=recv mode=count rcvd=%" PRIu64 "%s\n", rcvd,
 		       finished ? "" : " error=timeout");
-	} else if (mode == M_IDS) {
-		print_id_stats(ids, have, n, df, other);
+	} else if (st.mode == M_IDS) {
+		print_id_stats(st.ids, st.have, st.n, st.df, st.other);
 	} else {
 		printf("result role=recv mode=verify n=%ld intact=%lu corrupted=%lu dup=%lu lost=%ld\n",
-		       n, intact, corrupted, dup, n - (long)intact);
+		       st.n, st.intact, st.corrupted, st.dup, st.n - (long)st.intact);
 	}
 	return 0;
 }
@@ -816,7 +850,7 @@ static int cmd_ctl(int argc, char **argv)
 		p[k].ctl = ctl_map(eq + 1, 0, 10);
 		while (!LOAD(&p[k].ctl->ready) || !LOAD(&p[k].ctl->gated)) {
 			if (now() - t0 > 20) {
-				fprintf(stderr, "%s: %s: receiver or sender not ready\n", prog, a);
+				fprintf(stderr, "%s: %s: receiver or sender not ready\n", tool_name, a);
 				return 1;
 			}
 			sleep_s(0.01);
@@ -868,20 +902,13 @@ static int cmd_ctl(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
-		usage(stderr);
-		return 2;
-	}
-	if (!strcmp(argv[1], "send"))
-		return cmd_send(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "recv"))
-		return cmd_recv(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "ctl"))
-		return cmd_ctl(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		usage(stdout);
-		return 0;
-	}
-	usage(stderr);
-	return 2;
+	static const struct tool_cmd cmds[] = {
+		{ "send", cmd_send },
+		{ "recv", cmd_recv },
+		{ "ctl", cmd_ctl },
+		{ NULL, NULL },
+	};
+
+	tool_name = "udpblast";
+	return tool_dispatch(argc, argv, cmds, usage);
 }

@@ -21,8 +21,7 @@
 
 #include "compat.h"
 
-/*
- * Nothing to clear; or a fragment, whose ID ties it to the other fragments
+/* Nothing to clear; or a fragment, whose ID ties it to the other fragments
  * of its datagram and must not change.
  */
 static bool cleardf_applies(const struct iphdr *iph)
@@ -30,8 +29,7 @@ static bool cleardf_applies(const struct iphdr *iph)
 	return (iph->frag_off & htons(IP_DF)) && !ip_is_fragment(iph);
 }
 
-/*
- * IDs to reserve for a packet: GSO gives the segments consecutive IDs
+/* IDs to reserve for a packet: GSO gives the segments consecutive IDs
  * starting at the one in the header, and so does this target to the
  * members of a fraglist skb. gso_segs can still be 0 on an skb from an
  * untrusted source; reserve an upper bound then.
@@ -47,8 +45,7 @@ static int cleardf_id_count(const struct sk_buff *skb)
 	return DIV_ROUND_UP(skb->len, shinfo->gso_size);
 }
 
-/*
- * Each member of a fraglist skb (SKB_GSO_FRAGLIST) is sent with its own IP
+/* Each member of a fraglist skb (SKB_GSO_FRAGLIST) is sent with its own IP
  * header, which GRO left in front of its data: skb_segment_list() does not
  * copy the head's. A clone (a packet socket's, say) may share that memory,
  * and once a cloned head has been copied, the other copy's frag_list holds
@@ -145,8 +142,7 @@ cleardf_tg(struct sk_buff *skb, const struct xt_action_param *par)
 	return XT_CONTINUE;
 }
 
-/*
- * A packet for this host is not sent on, so INPUT is not offered. Declared
+/* A packet for this host is not sent on, so INPUT is not offered. Declared
  * here rather than checked in cleardf_tg_check() because nft_compat
  * enforces .table and .hooks on chains reached through a jump, whose
  * checkentry sees no hook at all.
@@ -168,8 +164,7 @@ static int cleardf_tg_check(const struct xt_tgchk_param *par)
 	return 0;
 }
 
-/*
- * The IPv6 entry exists only to refuse: without it ip6tables cannot tell
+/* The IPv6 entry exists only to refuse: without it ip6tables cannot tell
  * the user why (iptables before 1.8.8 asks the kernel whether a target
  * exists before it loads the extension that explains).
  */

@@ -1,5 +1,6 @@
 # shellcheck shell=bash disable=SC2034
 # (SC2034: the ART_* variables set here are read by the tests)
+# SPDX-License-Identifier: GPL-2.0-only
 # tests/article.sh: the topology of the article the project started from
 # (shared/seeds: "GRE bridging, IPsec and NFQUEUE"), for tests/t/1x-*.sh.
 # Sourced after tests/lib.sh:
@@ -106,18 +107,17 @@ art_topology() {
 		link set na0 up
 		link set nb0 up
 	EOF
-	ip -n rA -b - <<-EOF
-		addr add $ART_UA/24 dev wan0
-		link set wan0 up
-		link set lan0 up
-		route add 203.0.113.0/24 via 198.51.100.254
-	EOF
-	ip -n rB -b - <<-EOF
-		addr add $ART_UB/24 dev wan0
-		link set wan0 up
-		link set lan0 up
-		route add 198.51.100.0/24 via 203.0.113.254
-	EOF
+	# each router: its underlay address, its links up, the other underlay
+	local ua net gw
+	for r in "rA $ART_UA 203.0.113.0/24 198.51.100.254" "rB $ART_UB 198.51.100.0/24 203.0.113.254"; do
+		read -r r ua net gw <<<"$r"
+		ip -n "$r" -b - <<-EOF
+			addr add $ua/24 dev wan0
+			link set wan0 up
+			link set lan0 up
+			route add $net via $gw
+		EOF
+	done
 	ART_TUN=""
 	art_tunnel "$1"
 }
@@ -264,6 +264,10 @@ art_esp_bytes() {
 #               -t mangle -A OUTPUT -p gre (gretap, gre, and GRE inside
 #               ESP, the article's rule), -p 4 (ipip), -p udp --dport 4789
 #               (vxlan)
+#   tc-ingress  no CLEARDF rule and no br_netfilter (bridge-nf-call-iptables
+#               0): the tc eBPF program tests/tools/bpf/cleardf-tc.c (what
+#               CLEARDF does, with a random ID) on the ingress of lan0, the
+#               router's LAN port, before the bridge and ip_forward()
 art_rule_args() {
 	case $1 in
 	PREROUTING) echo "PREROUTING -i $ART_RULE_IN -j CLEARDF" ;;
@@ -273,9 +277,33 @@ art_rule_args() {
 		ipip) echo "OUTPUT -p 4 -j CLEARDF" ;;
 		vxlan) echo "OUTPUT -p udp --dport 4789 -j CLEARDF" ;;
 		esac ;;
-	none) ;;
+	none | tc-ingress) ;;
 	*) fail "unknown placement $1" ;;
 	esac
+}
+
+ART_TC_OBJ=/cleardf/bin/cleardf-tc.o
+ART_TC_ON=0	# 1: the tc placement is in place on rA and rB
+
+# _art_tc on|off: the tc placement on rA and rB (lan0 ingress, clsact),
+# with bridge-nf-call-iptables 0 while it is on (1 again when it goes:
+# art_bridge_nf's setting, which the other placements need)
+_art_tc() {
+	local r k=net.bridge.bridge-nf-call-iptables
+	# one exec per router (under TCG every exec counts)
+	for r in rA rB; do
+		if [ "$1" = on ]; then
+			# shellcheck disable=SC2016 # expanded by the inner shell
+			nsx "$r" sh -c 'sysctl -q -w "$1=0" && tc qdisc add dev lan0 clsact &&
+				tc filter add dev lan0 ingress protocol ip bpf da obj "$2" sec cleardf' \
+				_art_tc "$k" "$ART_TC_OBJ" || fail "tc in $r: the eBPF program $ART_TC_OBJ did not load"
+		else
+			# shellcheck disable=SC2016 # expanded by the inner shell
+			nsx "$r" sh -c 'tc qdisc del dev lan0 clsact && sysctl -q -w "$1=1"' _art_tc "$k" ||
+				fail "tc in $r: removing clsact from lan0"
+		fi
+	done
+	ART_TC_ON=$([ "$1" = on ] && echo 1 || echo 0)
 }
 
 # art_place PLACEMENT: remove CLEARDF rules from both routers, then add the
@@ -283,10 +311,12 @@ art_rule_args() {
 art_place() {
 	local r args
 	args=$(art_rule_args "$1")
+	[ "$ART_TC_ON" = 0 ] || [ "$1" = tc-ingress ] || _art_tc off
 	for r in rA rB; do
 		printf '*mangle\n-F PREROUTING\n-F OUTPUT\n%s\nCOMMIT\n' "${args:+-A $args}" |
 			nsx "$r" "$IPT_RESTORE" --noflush || fail "$IPT_RESTORE in $r: placement $1"
 	done
+	[ "$1" != tc-ingress ] || [ "$ART_TC_ON" = 1 ] || _art_tc on
 	ART_PLACEMENT=$1
 }
 
@@ -405,7 +435,7 @@ art_check_inner() {
 	local f=$1 n=$2 lines l ids
 	lines=$(pcap_ip "$f" | grep " src=$ART_HA dst=$ART_HB proto=1 " || true)
 	info "echo requests captured at hB:"
-	printf '%s\n' "$lines" | sed 's/^/#   /'
+	printf '%s\n' "$lines" | indent
 	assert_eq "$n" "$(printf '%s\n' "$lines" | grep -c . || true)" "echo requests that reached hB"
 	while read -r l; do
 		assert_eq 0 "$(field df "$l")" "DF of an echo request at hB"
@@ -429,14 +459,14 @@ art_check_underlay() {
 	lines=$(pcap_ip "$f" | grep " layer=0 .* proto=$proto " || true)
 	[ -n "$lines" ] || fail "no protocol $proto packets on the underlay"
 	info "underlay ($(printf '%s\n' "$lines" | grep -c .) packets of protocol $proto), the first 6:"
-	printf '%s\n' "$lines" | head -n 6 | sed 's/^/#   /'
+	printf '%s\n' "$lines" | head -n 6 | indent
 	bad=$(printf '%s\n' "$lines" | grep -vE ' df=0 .* csum=ok' || true)
 	assert_eq "" "$bad" "underlay packets with DF set or a bad header checksum"
 	bad=$(printf '%s\n' "$lines" | grep ' id=0 ' || true)
 	assert_eq "" "$bad" "underlay packets with ID 0"
 	reasm=$(pcap_ip "$f" -r | grep " proto=$proto " || true)
 	info "reassembled on the underlay (fragmented datagrams):"
-	printf '%s\n' "$reasm" | awk '$5 != "frags=1"' | sed 's/^/#   /' | head -n 12
+	printf '%s\n' "$reasm" | awk '$5 != "frags=1"' | indent | head -n 12
 	dup=$(printf '%s\n' "$reasm" | awk '{ print $1, $2, $4 }' | sort | uniq -d)
 	assert_eq "" "$dup" "(src, dst, id) used by more than one datagram on the underlay"
 	incomplete=$(printf '%s\n' "$reasm" | grep 'complete=no' || true)

@@ -1,5 +1,6 @@
 # shellcheck shell=bash disable=SC2034
 # (SC2034: a library; the tests use what it sets)
+# SPDX-License-Identifier: GPL-2.0-only
 # tests/lib.sh: sourced by every tests/t/NN-name.sh, in the guest.
 #
 #   . "$(dirname "$0")/../lib.sh"
@@ -166,8 +167,8 @@ addr() {
 	done
 }
 
-# route NS ARGS...: ip route add ARGS in NS.
-route() {
+# ns_route NS ARGS...: ip route add ARGS in NS.
+ns_route() {
 	local ns=$1
 	shift
 	ip -n "$ns" route add "$@"
@@ -205,8 +206,15 @@ wait_for() {
 	"$@"
 }
 
-# bg NS CMD...: run CMD in NS in the background, killed at exit. Sets BG_PID.
-bg() {
+# alive PID: PID runs (a zombie, not yet waited for, does not count).
+alive() {
+	local st
+	st=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+
+# ns_bg NS CMD...: run CMD in NS in the background, killed at exit. Sets BG_PID.
+ns_bg() {
 	local ns=$1
 	shift
 	ip netns exec "$ns" "$@" &
@@ -229,16 +237,172 @@ two_routers() {
 	addr "$r2" r2a 198.51.100.2/24
 	addr "$r2" r2b 203.0.113.254/24
 	addr "$b" eth0 203.0.113.1/24
-	route "$a" default via 192.0.2.254
-	route "$r1" 203.0.113.0/24 via 198.51.100.2
-	route "$r2" 192.0.2.0/24 via 198.51.100.1
-	route "$b" default via 203.0.113.254
+	ns_route "$a" default via 192.0.2.254
+	ns_route "$r1" 203.0.113.0/24 via 198.51.100.2
+	ns_route "$r2" 192.0.2.0/24 via 198.51.100.1
+	ns_route "$b" default via 203.0.113.254
 	forwarding "$r1"
 	forwarding "$r2"
 }
 
+# one_router A R B: A 192.0.2.1 --(1500)-- R --(1280)-- B 198.51.100.1,
+# R (ra 192.0.2.254, rb 198.51.100.254) forwarding. Creates the namespaces.
+one_router() {
+	local a=$1 r=$2 b=$3
+	ns_create "$a" "$r" "$b"
+	veth "$a" eth0 "$r" ra
+	veth "$r" rb "$b" eth0 1280
+	addr "$a" eth0 192.0.2.1/24
+	addr "$r" ra 192.0.2.254/24
+	addr "$r" rb 198.51.100.254/24
+	addr "$b" eth0 198.51.100.1/24
+	ns_route "$a" default via 192.0.2.254
+	ns_route "$b" default via 198.51.100.254
+	forwarding "$r"
+}
+
+# front_hop A M R: A 192.0.2.1/30 --(eth0, m-a)-- M --(m-r, r-m)-- R
+# 192.0.2.6/30: A routes via M, M via R, R back to 192.0.2.0/24 via M; M
+# forwards. (The GSO tests' sender sits one hop before R, so that R gets
+# its packets from a forwarding router.) The namespaces exist already; R's
+# onward links and routes are the test's.
+front_hop() {
+	local a=$1 m=$2 r=$3
+	# (interface names that no ip-link keyword starts with: "ma" is "master")
+	veth "$a" eth0 "$m" m-a
+	veth "$m" m-r "$r" r-m
+	addr "$a" eth0 192.0.2.1/30
+	addr "$m" m-a 192.0.2.2/30
+	addr "$m" m-r 192.0.2.5/30
+	addr "$r" r-m 192.0.2.6/30
+	ns_route "$a" default via 192.0.2.2
+	ns_route "$m" default via 192.0.2.6
+	ns_route "$r" 192.0.2.0/24 via 192.0.2.5
+	forwarding "$m"
+}
+
+# black_hole NS: the "fragmentation needed" NS sends never leaves NS (a
+# PMTUD black hole, in NS's filter OUTPUT chain).
+black_hole() {
+	ipt "$1" -A OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP
+}
+
 # indent: prefix lines for the test's log.
 indent() { sed 's/^/#   /'; }
+
+# ---------------------------------------------------------------- traffic
+
+# udp_recv NS PORT FILE [OPTION...]: `udpseq recv OPTION... PORT` in NS in
+# the background, its output into FILE; returns once it listens. Sets
+# RECV_PID (stop it with udp_recv_stop FILE).
+udp_recv() {
+	local ns=$1 port=$2 file=$3
+	shift 3
+	ns_bg "$ns" udpseq recv "$@" "$port" >"$file"
+	RECV_PID=$BG_PID
+	wait_for 10 grep -q '^ready' "$file" || fail "udpseq recv in $ns did not start"
+}
+
+# udp_recv_stop FILE: stop the receiver RECV_PID half a second after the
+# last send; sets UDP_GOOD and UDP_CORRUPT from its totals in FILE.
+udp_recv_stop() {
+	sleep 0.5
+	kill -TERM "$RECV_PID"
+	wait "$RECV_PID" || true
+	UDP_GOOD=$(sed -n 's/^recv total good=\([0-9]*\) .*/\1/p' "$1")
+	UDP_CORRUPT=$(sed -n 's/^recv total .* corrupt=\([0-9]*\) .*/\1/p' "$1")
+}
+
+# udp_df_send NS HOST PORT COUNT: COUNT UDP datagrams of 1400 bytes with DF
+# (stream 1) from NS to HOST:PORT. Sets UDP_SENT.
+udp_df_send() {
+	local out
+	out=$(nsx "$1" udpseq send -S 1 -D -c "$4" -s 1400 -w 20000 "$2" "$3")
+	UDP_SENT=$(sed -n 's/^sent stream=1 total=\([0-9]*\) .*/\1/p' <<<"$out")
+}
+
+# tcp_listen NS PORT FILE: `nc -l PORT` in NS in the background, what it
+# receives into FILE; returns once it listens. Sets TCP_RPID (tcp_send
+# stops it).
+tcp_listen() {
+	local ns=$1 port=$2
+	TCP_RECV=$3
+	# shellcheck disable=SC2217 # ns_bg is ours, and nc must not read a tty
+	ns_bg "$ns" nc -l "$port" <"/dev/null" >"$TCP_RECV"
+	TCP_RPID=$BG_PID
+	wait_for 10 sh -c "ip netns exec $ns ss -Hltn 'sport = :$port' | grep -q LISTEN" ||
+		fail "nc -l $port did not start"
+}
+
+# tcp_send NS HOST PORT FILE TIMEOUT TENTHS: FILE from NS to the tcp_listen
+# receiver at HOST:PORT over TCP (bash's /dev/tcp: it sends everything, then
+# closes), the sender killed after TIMEOUT seconds. The receiver ends when
+# the sender has closed and everything is in; it gets TENTHS tenths of a
+# second for that (none after a failed send: nothing more is coming), then
+# it is stopped. Sets XFER_RC (the sender's exit status: 124 on timeout),
+# XFER_LEN (bytes received), XFER_SUM (their sha256), XFER_S (seconds).
+tcp_send() {
+	local ns=$1 host=$2 port=$3 file=$4 tmo=$5 tenths=$6 t0 i
+	t0=$(date +%s)
+	XFER_RC=0
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	nsx "$ns" timeout "$tmo" bash -c 'cat "$1" >"/dev/tcp/$2/$3"' _ "$file" "$host" "$port" ||
+		XFER_RC=$?
+	if [ $XFER_RC = 0 ]; then
+		for ((i = 0; i < tenths; i++)); do
+			alive "$TCP_RPID" || break
+			sleep 0.1
+		done
+	fi
+	kill "$TCP_RPID" 2>/dev/null || true
+	wait "$TCP_RPID" 2>/dev/null || true
+	XFER_S=$(($(date +%s) - t0))
+	XFER_LEN=$(stat -c %s "$TCP_RECV")
+	XFER_SUM=$(sha256sum <"$TCP_RECV" | cut -d' ' -f1)
+}
+
+# blackhole_traffic NAME EGRESS_NS EGRESS_IF [a]: the traffic of the
+# black-hole tests: NPING pings `-M do -s 1400` and NUDP DF datagrams of
+# 1400 bytes from A to B (the test's A, A_IP, B, B_IP, PORT), captured on
+# EGRESS_NS/EGRESS_IF into $TMPD/NAME-r.pcap and, with `a`, on A's eth0
+# into $TMPD/NAME-a.pcap (what A sent). Sets PING_RC, PING_RECV, UDP_SENT,
+# UDP_GOOD, UDP_CORRUPT.
+# shellcheck disable=SC2153 # A, B, PORT, ...: the test's
+blackhole_traffic() {
+	local name=$1 rns=$2 rif=$3 on_a=${4:-} out recv
+	recv=$TMPD/$name.recv
+	udp_recv "$B" "$PORT" "$recv"
+	[ -z "$on_a" ] || capture_start "$A" eth0 "$TMPD/$name-a.pcap" src host "$A_IP" and dst host "$B_IP"
+	capture_start "$rns" "$rif" "$TMPD/$name-r.pcap" src host "$A_IP"
+
+	PING_RC=0
+	out=$(nsx "$A" ping -M "do" -s 1400 -c "$NPING" -i 0.2 -W 2 "$B_IP" 2>&1) || PING_RC=$?
+	PING_RECV=$(printf '%s\n' "$out" | sed -n 's/.* \([0-9]*\) received.*/\1/p')
+	udp_df_send "$A" "$B_IP" "$PORT" "$NUDP"
+	udp_recv_stop "$recv"
+	[ -z "$on_a" ] || capture_stop "$TMPD/$name-a.pcap"
+	capture_stop "$TMPD/$name-r.pcap"
+	info "$name: ping exit $PING_RC, $PING_RECV/$NPING replies; UDP sent $UDP_SENT, delivered intact $UDP_GOOD, corrupt $UDP_CORRUPT"
+}
+
+# assert_black_hole WHEN: after blackhole_traffic, nothing arrived: the
+# pings failed, all NUDP datagrams were sent (A learned no smaller PMTU)
+# and none was delivered. WHEN: "without a rule", "with CLEARDF in ...".
+assert_black_hole() {
+	assert_ne 0 "$PING_RC" "ping -M do -s 1400 $1 (exit status)"
+	assert_eq 0 "$PING_RECV" "ping replies $1"
+	assert_eq "$NUDP" "$UDP_SENT" "DF datagrams sent (A learned no smaller PMTU)"
+	assert_eq 0 "$UDP_GOOD" "DF datagrams delivered $1"
+}
+
+# assert_rescued WHEN: after blackhole_traffic, everything arrived: every
+# ping answered, every datagram delivered intact, none corrupt.
+assert_rescued() {
+	assert_eq 0 "$PING_RC" "ping -M do -s 1400 $1 (exit status)"
+	assert_eq "$NPING" "$PING_RECV" "ping replies $1"
+	assert_eq "$NUDP" "$UDP_GOOD" "DF datagrams delivered intact $1"
+	assert_eq 0 "$UDP_CORRUPT" "corrupt datagrams at B $1"
+}
 
 # ---------------------------------------------------------------- capture
 

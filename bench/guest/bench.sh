@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # bench/guest/bench.sh [options]: the benchmarks, inside the QEMU guest.
 #
 # Run by bench/run.sh through tests/harness/boot.sh --entry. Prints raw
@@ -18,7 +19,7 @@
 #   --kmod-rounds N rounds of the timing module (default 5)
 #   --parts LIST    comma-separated subset of kmod,pps,ids,conseq (default all)
 #
-# Topology: one sender namespace per variant (bs1..bs8), each with its rule
+# Topology: one sender namespace per variant (bs1..bs11), each with its rule
 # in mangle OUTPUT, and two ways to the receiver namespace brx:
 #   d$i  a direct veth (MTU 1500): the small-packet series and the ID series
 #   f$i  a veth to the router brt, whose veth r$i to brx has MTU 1400: the
@@ -28,6 +29,12 @@
 # the other send, back to back. No variant shares a namespace with another's
 # tables. Variant 8 (an nft rule that really writes random IDs on nft 1.0.6)
 # only runs in the ID and loss+reorder tests.
+# The tc variants (9-11) have no rule in the sender's OUTPUT: a clsact
+# filter on the sender's egress of d$i (the small-packet and ID series) and
+# on the router's ingress from the sender, s$i in brt (the fragmented series
+# and the loss+reorder test), as such a filter would sit on a router's LAN
+# port. tc-bpf and tc-bpf-keepid load tests/tools/bpf/cleardf-tc.c
+# (/cleardf/bin/cleardf-tc.o); pedit is the tc manual's way.
 #
 # Rates are those the guest's clock sees: under bench/run.sh's default
 # (QEMU -icount, one vCPU) that clock counts instructions, so the defaults
@@ -79,10 +86,14 @@ VARIANTS=(
 	"6 nft nftables frag-off & 0xbfff, id numgen random"
 	"7 nfqueue NFQUEUE + nfqclear (libnetfilter_queue)"
 	"8 nft-id16 nftables frag-off & 0xbfff, id numgen random mod 65536 << 16"
+	"9 tc-bpf tc eBPF: clear DF, bpf_get_prandom_u32() ID"
+	"10 tc-bpf-keepid tc eBPF: clear DF, keep the ID"
+	"11 pedit tc pedit ex munge ip df set 0 + csum ip4h"
 )
-PPS_VARIANTS="1 2 3 4 5 6 7"
-IDS_VARIANTS="3 4 5 6 8 7"
-CONSEQ_VARIANTS="1 3 4 6 8 7"
+PPS_VARIANTS="1 2 3 4 5 6 7 9 10 11"
+IDS_VARIANTS="3 4 5 6 8 7 9 10 11"
+CONSEQ_VARIANTS="1 3 4 6 8 7 9 10 11"
+TC_OBJ=/cleardf/bin/cleardf-tc.o
 declare -A VNAME=() BROKEN=()
 for v in "${VARIANTS[@]}"; do
 	read -r i name _ <<<"$v"
@@ -125,7 +136,7 @@ done
 # Everything loaded before the first measurement, so that no module load
 # lands in a round.
 for m in veth xt_CLEARDF xt_DSCP iptable_mangle nf_tables nft_compat nft_numgen \
-	xt_NFQUEUE nfnetlink_queue sch_netem; do
+	xt_NFQUEUE nfnetlink_queue sch_netem sch_ingress cls_bpf cls_matchall act_pedit act_csum; do
 	modprobe "$m" 2>/dev/null || info "modprobe $m failed"
 done
 
@@ -146,8 +157,8 @@ for v in "${VARIANTS[@]}"; do
 	ip -n brx link set "f$i" mtu 1400 up
 	addr brt "r$i" "$(r_rtr "$i")/28"
 	addr brx "f$i" "$(f_rcv "$i")/28"
-	route "bs$i" "$(f_rcv "$i")/32" via "$(f_rtr "$i")"
-	route brx "$(f_snd "$i")/32" via "$(r_rtr "$i")"
+	ns_route "bs$i" "$(f_rcv "$i")/32" via "$(f_rtr "$i")"
+	ns_route brx "$(f_snd "$i")/32" via "$(r_rtr "$i")"
 done
 
 nfq_pid=""
@@ -165,9 +176,51 @@ nft_rule() {
 	ip netns exec "$1" nft -f "$TMPD/$1.nft"
 }
 
+# tc_filter NS DEV DIR FILTER...: a clsact qdisc on DEV and one filter on
+# its DIR (ingress or egress) hook; on failure tc's words are in
+# $TMPD/tc.err
+tc_filter() {
+	local ns=$1 dev=$2 dir=$3
+	shift 3
+	ip netns exec "$ns" tc qdisc add dev "$dev" clsact 2>"$TMPD/tc.err" &&
+		ip netns exec "$ns" tc filter add dev "$dev" "$dir" "$@" 2>"$TMPD/tc.err"
+}
+
+# tc_both I FILTER...: FILTER on the sender's egress (d$i) and on the
+# router's ingress from the sender (s$i in brt)
+tc_both() {
+	local i=$1
+	shift
+	tc_filter "bs$i" "d$i" egress "$@" && tc_filter brt "s$i" ingress "$@"
+}
+
+# tc_why: tc's message, on one line
+tc_why() {
+	grep -v '^$' "$TMPD/tc.err" | tail -n 4 | tr '\n' ' ' | tr -d '"'
+}
+
 setup_rule() {
 	local i=$1 ns=bs$1 r=0
 	case ${VNAME[$i]} in
+	tc-bpf | tc-bpf-keepid)
+		local sec=cleardf
+		[ "${VNAME[$i]}" = tc-bpf ] || sec=cleardf_keepid
+		if [ ! -f "$TC_OBJ" ]; then
+			BROKEN[$i]="$TC_OBJ is missing (built by tests/harness/build.sh with the host's clang)"
+			return 1
+		fi
+		tc_both "$i" protocol ip bpf da obj "$TC_OBJ" sec "$sec" || {
+			BROKEN[$i]="tc did not load the eBPF program (sec $sec): $(tc_why)"
+			return 1
+		}
+		;;
+	pedit)
+		# as the manuals (tc-pedit(8), tc-csum(8)) have it
+		tc_both "$i" protocol ip matchall action pedit ex munge ip df set 0 pipe action csum ip4h || {
+			BROKEN[$i]="tc did not take the pedit + csum filter: $(tc_why)"
+			return 1
+		}
+		;;
 	none) ;;
 	dscp) ip netns exec "$ns" iptables-legacy -w -t mangle -A OUTPUT -j DSCP --set-dscp 0 || r=$? ;;
 	cleardf) ip netns exec "$ns" iptables-legacy -w -t mangle -A OUTPUT -j CLEARDF || r=$? ;;
@@ -198,7 +251,7 @@ setup_rule() {
 for v in "${VARIANTS[@]}"; do
 	read -r i _ <<<"$v"
 	if ! setup_rule "$i"; then
-		broken "$i" "the rule could not be set up"
+		broken "$i" "${BROKEN[$i]:-the rule could not be set up}"
 	fi
 done
 info "rules:"
@@ -206,6 +259,10 @@ for i in 2 3 4 7; do ip netns exec "bs$i" iptables-legacy -t mangle -S OUTPUT 2>
 ip netns exec bs5 iptables-nft -t mangle -S OUTPUT 2>&1 | sed 's/^/#   bs5: /'
 ip netns exec bs6 nft list ruleset 2>&1 | sed 's/^/#   bs6: /'
 ip netns exec bs8 nft list ruleset 2>&1 | sed 's/^/#   bs8: /'
+for i in 9 10 11; do
+	ip netns exec "bs$i" tc filter show dev "d$i" egress 2>&1 | sed "s/^/#   bs$i d$i egress: /"
+	ip netns exec brt tc filter show dev "s$i" ingress 2>&1 | sed "s/^/#   brt s$i ingress: /"
+done
 
 # ---------------------------------------------------------------- kmod
 
@@ -270,13 +327,13 @@ if part pps; then
 		kill "${pps_pids[@]}" 2>/dev/null
 	fi
 	for p in "${pps_pids[@]}"; do wait "$p"; done
-	[ $ctl_rc = 0 ] || { sed 's/^/#   /' "$TMPD/slices"; info "the controller failed ($ctl_rc)"; }
+	[ $ctl_rc = 0 ] || { indent <"$TMPD/slices"; info "the controller failed ($ctl_rc)"; }
 	for i in $PPS_VARIANTS; do
 		[ -z "${BROKEN[$i]:-}" ] || continue
 		for series in small frag; do
 			# a variant that never got a packet through
 			if ! grep -E "^slice name=$series\.${VNAME[$i]} .* pps=[0-9.]*[1-9]" "$TMPD/slices" >/dev/null; then
-				sed 's/^/#   /' "$TMPD/ctl.$series.${VNAME[$i]}".{recv,send} 2>/dev/null
+				cat "$TMPD/ctl.$series.${VNAME[$i]}".{recv,send} 2>/dev/null | indent
 				if [ $series = frag ]; then
 					broken "$i" "no packet through in the frag series (the router drops DF packets: did the rule clear DF?)"
 				else
@@ -305,7 +362,7 @@ if part ids; then
 		wait "$rpid"
 		res=$(grep '^result' "$ctl.recv")
 		if [ -z "$res" ]; then
-			sed 's/^/#   /' "$ctl.recv" "$ctl.send"
+			cat "$ctl.recv" "$ctl.send" | indent
 			broken "$i" "the ID series did not finish"
 			continue
 		fi
@@ -358,7 +415,7 @@ if part conseq; then
 			# (failures include the timeouts of earlier variants' queues)
 			reasm="reasm_ok=$(($(snmp_ip ReasmOKs) - ok0)) reasm_fails=$(($(snmp_ip ReasmFails) - fails0))"
 			if [ -z "$res" ]; then
-				sed 's/^/#   /' "$ctl.recv" "$ctl.send"
+				cat "$ctl.recv" "$ctl.send" | indent
 				broken "$i" "the loss+reorder test did not finish"
 				continue
 			fi

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # boot.sh ROW [--timeout S] [--entry CMD] [--quiet] [--interactive] [FILTER...]
 #
 # Packs an initramfs and boots the row's Debian kernel under QEMU (TCG,
@@ -28,6 +29,7 @@
 # --entry bash). Environment: CLEARDF_KVM=1 uses KVM instead of TCG,
 # CLEARDF_TIMEOUT (default 3600) for the whole guest, CLEARDF_TEST_TIMEOUT
 # (per test run, in the guest), CLEARDF_VERBOSE=1 (every test's output),
+# CLEARDF_FUZZ_COUNT / CLEARDF_FUZZ_SEED (tests/t/45-fuzz.sh),
 # CLEARDF_ALLOW_SKIP=1 (skips do not fail the run), CLEARDF_MEM (MiB, 2048),
 # CLEARDF_SMP (2), CLEARDF_ICOUNT (TCG's -icount, e.g. shift=1,sleep=off;
 # boots with CLEARDF_SMP=1 only). CLEARDF_KO / CLEARDF_SO: boot with this xt_CLEARDF.ko /
@@ -226,6 +228,8 @@ fi
 	echo "export CLEARDF_SRC=/cleardf"
 	[ -z "${CLEARDF_TEST_TIMEOUT:-}" ] || echo "export CLEARDF_TEST_TIMEOUT=${CLEARDF_TEST_TIMEOUT}"
 	[ -z "${CLEARDF_VERBOSE:-}" ] || echo "export CLEARDF_VERBOSE=${CLEARDF_VERBOSE}"
+	# the fuzzer's settings (tests/t/45-fuzz.sh), numbers only
+	env | grep -E '^CLEARDF_FUZZ_[A-Z]+=[0-9]+$' | sed 's/^/export /' || true
 } >"$PAYLOAD/cleardf/config"
 if [ -n "$entry" ]; then
 	printf '#!/bin/bash\ncd /cleardf/tests || exit 1\n%s\n' "$entry" >"$PAYLOAD/cleardf/entry"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # build.sh ROW
 #
 # Builds, inside the row's chroot (its compiler, its kernel headers, its
@@ -131,13 +132,24 @@ do_build() {
 	fi
 	# BPF programs: bytecode, the same for every row, so the host's clang
 	# builds them (make deps installs it); the rows' roots have none.
+	# The Linux uapi headers (linux/bpf.h, ...) are the host's
+	# (linux-libc-dev); their asm/ directory is under the multiarch path,
+	# which clang does not search for -target bpf.
+	local bpf_inc
+	bpf_inc=/usr/include/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 	for c in "$TREE"/tests/tools/bpf/*.c; do
 		[ -f "$c" ] || continue
 		n=$(basename "$c" .c)
 		mkdir -p "$BUILD_DIR/tools"
 		echo "==== bpf $n: clang -O2 -Wall -Wextra -target bpf" >>"$LOG"
+		if ! command -v clang >/dev/null; then
+			echo "==== bpf $n: FAILED: clang is not installed on the host (make deps installs it)" >>"$LOG"
+			log "cannot build tests/tools/bpf/$n.c: clang is not installed on the host (make deps, or apt-get install clang)"
+			failed=1 broken="$broken $n"
+			continue
+		fi
 		# relative source path: its warnings match the pattern below
-		if (cd "$TREE" && clang -O2 -Wall -Wextra -target bpf -c \
+		if (cd "$TREE" && clang -O2 -Wall -Wextra -target bpf -I"$bpf_inc" -c \
 			-o "$BUILD_DIR/tools/$n.o" "tests/tools/bpf/$n.c") >>"$LOG" 2>&1; then
 			echo "==== bpf $n: ok" >>"$LOG"
 			ntools=$((ntools + 1))

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # check.sh ROW [boot.sh options] [FILTER...]
 #
 # What `make check KERNEL=ROW` runs: prepare (cached), build (W=1, no

@@ -1,5 +1,6 @@
 # shellcheck shell=bash disable=SC2034
 # (SC2034: the variables set here are used by the scripts that source this)
+# SPDX-License-Identifier: GPL-2.0-only
 # Host-side helpers shared by prepare.sh, build.sh, boot.sh and check.sh.
 # Sourced, never run. Everything here only reads the host; nothing touches
 # the host's network or its kernel.

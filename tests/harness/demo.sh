@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # demo.sh [ROW]
 #
 # What `make demo` runs: prepare (cached) and build like check.sh, then boot

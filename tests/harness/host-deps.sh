@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Install, on a Debian host, what building cleardf and booting its test
 # guests need. Only missing packages are installed; nothing is installed
 # into, or loaded by, the running kernel.
@@ -13,7 +14,7 @@ pkgs=(
 	cpio zstd xz-utils kmod		# initramfs, kernel packages, depmod -b
 	debian-archive-keyring			# mmdebstrap verifies the suites
 	git perl				# tree copy, checkpatch
-	clang					# tests/tools/bpf (BPF bytecode)
+	clang linux-libc-dev			# tests/tools/bpf (BPF bytecode; uapi linux/bpf.h)
 	# the other architectures' rows (arm64, armhf, mips64el, s390x):
 	# cross compilers, their guests, mmdebstrap --arch through qemu-user
 	gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf

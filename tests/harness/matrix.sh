@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # matrix.sh [ROW...] [-- boot.sh options and filters]
 #
 # `make check-matrix`: check.sh for every row of the matrix (or the rows

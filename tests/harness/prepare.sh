@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # prepare.sh ROW [--refresh]
 #
 # Creates (once) and caches everything a matrix row needs, under

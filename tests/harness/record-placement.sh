@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # record-placement.sh CONSOLE.LOG...
 #
 # Fills the cells of tests/expect/placement.tsv that are still "?" from the

@@ -72,7 +72,7 @@ expect_eq() {
 }
 # expect_none DESC LIST: LIST (lines) must be empty.
 expect_none() {
-	if [ -z "$2" ]; then ok "$1"; else notok "$1; found:"; sed 's/^/    /' <<<"$2"; fi
+	if [ -z "$2" ]; then ok "$1"; else notok "$1; found:"; awk '{ print "    " $0 }' <<<"$2"; fi
 }
 
 [ "$(id -u)" = 0 ] || { echo "test-debs: skip: needs root (installs packages)"; exit 4; }
@@ -426,7 +426,7 @@ expect_none "no other file or directory left behind" "$other"
 expect_none "nothing that was there before went missing" "$gone"
 if [ -n "$dkms_own" ]; then
 	say "left by dkms itself, not by our packages (removed now, as this test created them):"
-	sed 's/^/    /' <<<"$dkms_own"
+	awk '{ print "    " $0 }' <<<"$dkms_own"
 	restore_host
 fi
 

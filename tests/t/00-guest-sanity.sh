@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # The guest itself: namespaces, veth, routing across a router namespace,
 # module autoloading through both iptables front ends, nft, and capture.
 # If this fails, no other result of the run means anything.
@@ -16,8 +17,8 @@ addr a eth0 192.0.2.1/24
 addr r ra 192.0.2.254/24
 addr r rb 198.51.100.254/24
 addr b eth0 198.51.100.1/24
-route a default via 192.0.2.254
-route b default via 198.51.100.254
+ns_route a default via 192.0.2.254
+ns_route b default via 198.51.100.254
 forwarding r
 
 assert_ok "ping across the router" nsx a ping -c 1 -W 5 198.51.100.1
@@ -37,7 +38,7 @@ capture_stop "$TMPD/b.pcap"
 
 lines=$(pcap_ip "$TMPD/b.pcap")
 info "captured at b:"
-printf '%s\n' "$lines" | sed 's/^/#   /'
+printf '%s\n' "$lines" | indent
 # echo request from a: two fragments of one datagram, DF clear, MF on the first
 frags=$(printf '%s\n' "$lines" | grep -c 'src=192.0.2.1 .*proto=1 ' || true)
 assert_eq 2 "$frags" "fragments of the echo request seen at b"
@@ -45,6 +46,6 @@ assert_match 'src=192\.0\.2\.1 .* df=0 mf=1 off=0 .*csum=ok' "$lines" "first fra
 assert_match 'src=192\.0\.2\.1 .* df=0 mf=0 off=1376 .*csum=ok' "$lines" "last fragment"
 reasm=$(pcap_ip "$TMPD/b.pcap" -r)
 info "reassembled:"
-printf '%s\n' "$reasm" | sed 's/^/#   /'
+printf '%s\n' "$reasm" | indent
 assert_match 'src=192\.0\.2\.1 .*complete=yes len=1500' "$reasm" "reassembled echo request"
 exit 0

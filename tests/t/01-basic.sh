@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # 01-basic: what CLEARDF does to a locally sent packet, seen on the wire.
 #
 #   a (192.0.2.1) --- mtu 1500 --- r --- mtu 1400 --- b (198.51.100.1)
@@ -26,8 +27,8 @@ addr a eth0 $A/24
 addr r ra $RA/24
 addr r rb $RB/24
 addr b eth0 $B/24
-route a default via $RA
-route b default via $RB
+ns_route a default via $RA
+ns_route b default via $RB
 forwarding r
 assert_ok "small ping a -> b" nsx a ping -c 1 -W 5 $B
 

@@ -66,5 +66,5 @@ assert_ge 3 "$RULEPKTS" "packets the PREROUTING rule on rA counted"
 art_check_inner "$TMPD/hB.pcap" 3
 art_check_underlay "$TMPD/underlay.pcap" 47 1538 3
 info "decoded (pcapip -r -d), first datagrams from rA:"
-pcap_ip "$TMPD/underlay.pcap" -r -d | grep -A1 "^src=$ART_UA .* len=1538 " | head -n 4 | sed 's/^/#   /'
+pcap_ip "$TMPD/underlay.pcap" -r -d | grep -A1 "^src=$ART_UA .* len=1538 " | head -n 4 | indent
 exit 0

@@ -43,7 +43,7 @@ PORT=5001
 # received bytes into OUT. Returns the sender's status.
 transfer() {
 	local file=$1 secs=$2 out=$3 rc=0 rpid
-	bg hB timeout $((secs + 5)) nc -4 -n -d -l $PORT >"$out"
+	ns_bg hB timeout $((secs + 5)) nc -4 -n -d -l $PORT >"$out"
 	rpid=$BG_PID
 	wait_for 10 nsx hB bash -c "ss -Hltn | grep -q ':$PORT '" || fail "nc did not listen on hB:$PORT"
 	# shellcheck disable=SC2016 # expanded by the inner bash

@@ -25,6 +25,11 @@
 #   OUTPUT      on the outer packet the tunnel builds: -p gre (also inside
 #               ESP, the article's rule), -p 4 (ipip), -p udp --dport 4789
 #               (vxlan)
+#   tc-ingress  no CLEARDF rule, no br_netfilter: the tc eBPF program
+#               tests/tools/bpf/cleardf-tc.c on lan0's ingress (clsact), the
+#               alternative to a module (does it rescue the bridge without
+#               br_netfilter?). It does not depend on the iptables front
+#               end: measured in the legacy run only (one ping per tunnel).
 #
 # Why nopmtudisc and MTU 1500 for gre and ipip too: that is what makes them
 # comparable to the article's gretap. The tunnel then accepts the full
@@ -46,10 +51,13 @@
 . "$(dirname "$0")/../article.sh"
 
 art_require
+require_cmd tc
+[ -f "$ART_TC_OBJ" ] || fail "$ART_TC_OBJ is missing (tests/harness/build.sh builds it with the host's clang)"
 # The counters (tunnel TX errors, rule packets) are in 10 and 11; here
 # only the verdicts, to keep 18 cells within a minute or so under TCG.
 ART_COUNTERS=0
 PLACEMENTS=(none PREROUTING OUTPUT)
+[ "$FRONTEND" = nft ] || PLACEMENTS+=(tc-ingress)
 declare -A CELL=()
 ROWS=()
 

@@ -38,23 +38,14 @@ A_IP=192.0.2.1 B_IP=198.51.100.1
 PORT=5030
 NPING=3 NUDP=10
 
-ns_create "$A" "$R" "$B"
-veth "$A" eth0 "$R" ra
-veth "$R" rb "$B" eth0 1280
-addr "$A" eth0 "$A_IP/24"
-addr "$R" ra 192.0.2.254/24
-addr "$R" rb 198.51.100.254/24
-addr "$B" eth0 "$B_IP/24"
-route "$A" default via 192.0.2.254
-route "$B" default via 198.51.100.254
-forwarding "$R"
+one_router "$A" "$R" "$B"
 # A computes its UDP checksums itself: with veth's checksum offload the
 # capture on A's link would hold a partial checksum that R fills in only
 # when it fragments, and the payload hashes below could not be compared.
 nsx "$A" ethtool -K eth0 tx off >/dev/null
 
 # The black hole: "fragmentation needed" never leaves R.
-ipt "$R" -A OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP
+black_hole "$R"
 
 assert_ok "small ping across R" nsx "$A" ping -c 1 -W 5 "$B_IP"
 
@@ -64,41 +55,20 @@ counter() {
 	ipt "$1" -t "$2" -L "$3" -n -v -x | awk '!n && ($3 == "CLEARDF" || $3 == "DROP") { print $1; n = 1 }'
 }
 
-# traffic NAME: big DF pings and UDP datagrams from A to B, captured on
-# R's egress into $TMPD/NAME-r.pcap (and for NAME=pre, the one run where
-# they arrive, on A's link too: what A sent, into $TMPD/NAME-a.pcap).
-# Sets PING_RC, PING_RECV, UDP_SENT, UDP_GOOD, UDP_CORRUPT.
+# traffic NAME: blackhole_traffic (tests/lib.sh), captured on R's egress
+# into $TMPD/NAME-r.pcap; for NAME=pre, the one run where they arrive, on
+# A's link too (what A sent) into $TMPD/NAME-a.pcap.
 traffic() {
-	local name=$1 out recv
-	recv=$TMPD/$name.recv
-	bg "$B" udpseq recv "$PORT" >"$recv"
-	local rpid=$BG_PID
-	wait_for 10 grep -q '^ready' "$recv" || fail "udpseq recv did not start"
-	# what A sent matters only when it arrives
-	[ "$name" != pre ] || capture_start "$A" eth0 "$TMPD/$name-a.pcap" src host "$A_IP" and dst host "$B_IP"
-	capture_start "$R" rb "$TMPD/$name-r.pcap" src host "$A_IP"
-
-	PING_RC=0
-	out=$(nsx "$A" ping -M "do" -s 1400 -c $NPING -i 0.2 -W 2 "$B_IP" 2>&1) || PING_RC=$?
-	PING_RECV=$(printf '%s\n' "$out" | sed -n 's/.* \([0-9]*\) received.*/\1/p')
-	out=$(nsx "$A" udpseq send -S 1 -D -c $NUDP -s 1400 -w 20000 "$B_IP" "$PORT")
-	UDP_SENT=$(printf '%s\n' "$out" | sed -n 's/^sent stream=1 total=\([0-9]*\) .*/\1/p')
-	sleep 0.5
-	kill -TERM "$rpid"
-	wait "$rpid" || true
-	[ "$name" != pre ] || capture_stop "$TMPD/$name-a.pcap"
-	capture_stop "$TMPD/$name-r.pcap"
-	UDP_GOOD=$(sed -n 's/^recv total good=\([0-9]*\) .*/\1/p' "$recv")
-	UDP_CORRUPT=$(sed -n 's/^recv total .* corrupt=\([0-9]*\) .*/\1/p' "$recv")
-	info "$name: ping exit $PING_RC, $PING_RECV/$NPING replies; UDP sent $UDP_SENT, delivered intact $UDP_GOOD, corrupt $UDP_CORRUPT"
+	if [ "$1" = pre ]; then
+		blackhole_traffic "$1" "$R" rb a
+	else
+		blackhole_traffic "$1" "$R" rb
+	fi
 }
 
 # --- 1. the black hole, without a rule -----------------------------------
 traffic none
-assert_ne 0 "$PING_RC" "ping -M do -s 1400 without a rule (exit status)"
-assert_eq 0 "$PING_RECV" "ping replies without a rule"
-assert_eq $NUDP "$UDP_SENT" "DF datagrams sent (A learned no smaller PMTU)"
-assert_eq 0 "$UDP_GOOD" "DF datagrams delivered without a rule"
+assert_black_hole "without a rule"
 assert_eq "" "$(pcap_ip "$TMPD/none-r.pcap")" "packets of A's on R's egress without a rule"
 bh=$(counter "$R" filter OUTPUT)
 assert_ge 1 "$bh" "R's 'fragmentation needed' dropped by the black hole rule"
@@ -106,10 +76,7 @@ assert_ge 1 "$bh" "R's 'fragmentation needed' dropped by the black hole rule"
 # --- 2. PREROUTING rescues it --------------------------------------------
 assert_ok "add the PREROUTING rule" ipt "$R" -t mangle -A PREROUTING -j CLEARDF
 traffic pre
-assert_eq 0 "$PING_RC" "ping -M do -s 1400 with CLEARDF in PREROUTING (exit status)"
-assert_eq $NPING "$PING_RECV" "ping replies with CLEARDF in PREROUTING"
-assert_eq $NUDP "$UDP_GOOD" "DF datagrams delivered intact with CLEARDF in PREROUTING"
-assert_eq 0 "$UDP_CORRUPT" "corrupt datagrams at B"
+assert_rescued "with CLEARDF in PREROUTING"
 
 lines=$(pcap_ip "$TMPD/pre-r.pcap")
 info "on R's egress (first lines):"
@@ -161,9 +128,7 @@ bh0=$(counter "$R" filter OUTPUT)
 fragfails() { nsx "$R" nstat -asz IpFragFails | awk '$1 == "IpFragFails" { print $2 }'; }
 ff0=$(fragfails)
 traffic fwd
-assert_ne 0 "$PING_RC" "ping -M do -s 1400 with CLEARDF in FORWARD (exit status)"
-assert_eq 0 "$PING_RECV" "ping replies with CLEARDF in FORWARD"
-assert_eq 0 "$UDP_GOOD" "DF datagrams delivered with CLEARDF in FORWARD"
+assert_black_hole "with CLEARDF in FORWARD"
 assert_eq "" "$(pcap_ip "$TMPD/fwd-r.pcap")" "packets of A's on R's egress with CLEARDF in FORWARD"
 # ip_forward() dropped them before the hook: the rule saw nothing
 assert_eq 0 "$(counter "$R" mangle FORWARD)" "FORWARD rule counter (ip_forward() drops before the hook)"

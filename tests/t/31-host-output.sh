@@ -36,52 +36,24 @@ two_routers "$A" "$R1" "$R2" "$B"
 nsx "$A" ethtool -K eth0 tx off >/dev/null
 
 # The black hole: R2's "fragmentation needed" never leaves R2.
-ipt "$R2" -A OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP
+black_hole "$R2"
 
 assert_ok "small ping across R1 and R2" nsx "$A" ping -c 1 -W 5 "$B_IP"
 
 
-# traffic NAME: as in 30-forward-blackhole; captures on A's link and on
-# R2's egress.
-traffic() {
-	local name=$1 out recv rpid
-	recv=$TMPD/$name.recv
-	bg "$B" udpseq recv "$PORT" >"$recv"
-	rpid=$BG_PID
-	wait_for 10 grep -q '^ready' "$recv" || fail "udpseq recv did not start"
-	capture_start "$A" eth0 "$TMPD/$name-a.pcap" src host "$A_IP" and dst host "$B_IP"
-	capture_start "$R2" r2b "$TMPD/$name-r.pcap" src host "$A_IP"
-
-	PING_RC=0
-	out=$(nsx "$A" ping -M "do" -s 1400 -c $NPING -i 0.2 -W 2 "$B_IP" 2>&1) || PING_RC=$?
-	PING_RECV=$(printf '%s\n' "$out" | sed -n 's/.* \([0-9]*\) received.*/\1/p')
-	out=$(nsx "$A" udpseq send -S 1 -D -c $NUDP -s 1400 -w 20000 "$B_IP" "$PORT")
-	UDP_SENT=$(printf '%s\n' "$out" | sed -n 's/^sent stream=1 total=\([0-9]*\) .*/\1/p')
-	sleep 0.5
-	kill -TERM "$rpid"
-	wait "$rpid" || true
-	capture_stop "$TMPD/$name-a.pcap"
-	capture_stop "$TMPD/$name-r.pcap"
-	UDP_GOOD=$(sed -n 's/^recv total good=\([0-9]*\) .*/\1/p' "$recv")
-	UDP_CORRUPT=$(sed -n 's/^recv total .* corrupt=\([0-9]*\) .*/\1/p' "$recv")
-	info "$name: ping exit $PING_RC, $PING_RECV/$NPING replies; UDP sent $UDP_SENT, delivered intact $UDP_GOOD, corrupt $UDP_CORRUPT"
-}
+# traffic NAME: blackhole_traffic (tests/lib.sh), captured on A's link
+# and on R2's egress.
+traffic() { blackhole_traffic "$1" "$R2" r2b a; }
 
 # --- without a rule: the black hole ----------------------------------------
 traffic none
-assert_ne 0 "$PING_RC" "ping -M do -s 1400 without a rule (exit status)"
-assert_eq 0 "$PING_RECV" "ping replies without a rule"
-assert_eq $NUDP "$UDP_SENT" "DF datagrams sent (A learned no smaller PMTU)"
-assert_eq 0 "$UDP_GOOD" "DF datagrams delivered without a rule"
+assert_black_hole "without a rule"
 assert_match 'df=1' "$(pcap_ip "$TMPD/none-a.pcap")" "DF on A's link without a rule"
 
 # --- A's OUTPUT rule ---------------------------------------------------------
 assert_ok "add the OUTPUT rule on A" ipt "$A" -t mangle -A OUTPUT -j CLEARDF
 traffic out
-assert_eq 0 "$PING_RC" "ping -M do -s 1400 with CLEARDF in A's OUTPUT (exit status)"
-assert_eq $NPING "$PING_RECV" "ping replies with CLEARDF in A's OUTPUT"
-assert_eq $NUDP "$UDP_GOOD" "DF datagrams delivered intact with CLEARDF in A's OUTPUT"
-assert_eq 0 "$UDP_CORRUPT" "corrupt datagrams at B"
+assert_rescued "with CLEARDF in A's OUTPUT"
 
 # On A's link: whole datagrams, DF clear, valid checksum, an ID each.
 lines=$(pcap_ip "$TMPD/out-a.pcap")

@@ -195,7 +195,7 @@ done
 capture_stop "$TMPD/b.pcap"
 
 info "captured at B:"
-pcap_ip "$TMPD/b.pcap" | sed 's/^/#   /'
+pcap_ip "$TMPD/b.pcap" | indent
 
 # The captured packets in hex (tcpdump -x prints from the IP header on),
 # indexed by their first payload byte.

@@ -60,31 +60,21 @@ A_IP=192.0.2.1 B_IP=203.0.113.1
 MB=${CLEARDF_GSO_MB:-4}
 
 ns_create "$A" "$M" "$R" "$S" "$B"
-# (interface names that no ip-link keyword starts with: "ma" is "master")
-veth "$A" eth0 "$M" m-a
-veth "$M" m-r "$R" r-m
+front_hop "$A" "$M" "$R"
 veth "$R" r-s "$S" s-r 1280
 veth "$S" s-b "$B" eth0
-addr "$A" eth0 "$A_IP/30"
-addr "$M" m-a 192.0.2.2/30
-addr "$M" m-r 192.0.2.5/30
-addr "$R" r-m 192.0.2.6/30
 addr "$R" r-s 198.51.100.1/24
 addr "$S" s-r 198.51.100.2/24
 addr "$S" s-b 203.0.113.254/24
 addr "$B" eth0 "$B_IP/24"
-route "$A" default via 192.0.2.2
-route "$M" default via 192.0.2.6
-route "$R" 192.0.2.0/30 via 192.0.2.5
-route "$R" 203.0.113.0/24 via 198.51.100.2
-route "$S" default via 198.51.100.1
-route "$B" default via 203.0.113.254
-forwarding "$M"
+ns_route "$R" 203.0.113.0/24 via 198.51.100.2
+ns_route "$S" default via 198.51.100.1
+ns_route "$B" default via 203.0.113.254
 forwarding "$R"
 forwarding "$S"
 
 # The black hole: R's "fragmentation needed" never leaves R.
-ipt "$R" -A OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP
+black_hole "$R"
 
 assert_ok "ping A -> B" nsx "$A" ping -c 1 -W 5 "$B_IP"
 
@@ -93,45 +83,15 @@ head -c $((MB << 20)) /dev/urandom >"$TMPD/data"
 info "t=${SECONDS}s: data"
 SUM=$(sha256sum <"$TMPD/data" | cut -d' ' -f1)
 
-# transfer PORT BYTES TIMEOUT: send the first BYTES of the data from A to B
-# over TCP (bash's /dev/tcp: it sends everything, then closes). Sets
-# XFER_RC (the sender's exit status: 124 on timeout), XFER_LEN (bytes B got),
-# XFER_SUM (their sha256) and XFER_S (seconds).
+# transfer PORT BYTES TIMEOUT: the first BYTES of the data from A to B over
+# TCP (tcp_listen, tcp_send: sets XFER_RC, XFER_LEN, XFER_SUM, XFER_S).
 transfer() {
-	local port=$1 bytes=$2 tmo=$3 rpid t0 i
+	local port=$1 bytes=$2 tmo=$3
 	rm -f "$TMPD/recv"
-	# shellcheck disable=SC2217 # bg is lib.sh's, and nc must not read a tty
-	bg "$B" nc -l "$port" <"/dev/null" >"$TMPD/recv"
-	rpid=$BG_PID
-	wait_for 10 sh -c "ip netns exec $B ss -Hltn 'sport = :$port' | grep -q LISTEN" ||
-		fail "nc -l $port did not start"
-	t0=$(date +%s)
-	XFER_RC=0
+	tcp_listen "$B" "$port" "$TMPD/recv"
 	head -c "$bytes" "$TMPD/data" >"$TMPD/send"
-	# shellcheck disable=SC2016 # expanded by the inner bash
-	nsx "$A" timeout "$tmo" bash -c 'cat "$1" >"/dev/tcp/$2/$3"' _ "$TMPD/send" "$B_IP" "$port" ||
-		XFER_RC=$?
-	# the receiver ends when the sender has closed and everything is in;
-	# after a failed transfer nothing more is coming
-	if [ $XFER_RC = 0 ]; then
-		for ((i = 0; i < 100; i++)); do
-			alive "$rpid" || break
-			sleep 0.1
-		done
-	fi
-	kill "$rpid" 2>/dev/null || true
-	wait "$rpid" 2>/dev/null || true
-	XFER_S=$(($(date +%s) - t0))
-	XFER_LEN=$(stat -c %s "$TMPD/recv")
-	XFER_SUM=$(sha256sum <"$TMPD/recv" | cut -d' ' -f1)
+	tcp_send "$A" "$B_IP" "$port" "$TMPD/send" "$tmo" 100
 	info "transfer to port $port: sender exit $XFER_RC, $XFER_LEN of $bytes bytes in ${XFER_S}s; A's TCP retransmissions so far: $(retrans)"
-}
-
-# alive PID: PID runs (a zombie, not yet waited for, does not count)
-alive() {
-	local st
-	st=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) || return 1
-	[ -n "$st" ] && [ "$st" != Z ]
 }
 
 retrans() { nsx "$A" nstat -asz TcpRetransSegs | awk '$1 == "TcpRetransSegs" { print $2 }'; }

@@ -79,25 +79,16 @@ NUDP=400
 SEND_PIN=""
 
 ns_create "$A" "$M" "$R" "$B"
-veth "$A" eth0 "$M" m-a
-veth "$M" m-r "$R" r-m
+front_hop "$A" "$M" "$R"
 veth "$R" r-b "$B" eth0
 ip -n "$R" link set r-b mtu 1400
-addr "$A" eth0 "$A_IP/30"
-addr "$M" m-a 192.0.2.2/30
-addr "$M" m-r 192.0.2.5/30
-addr "$R" r-m 192.0.2.6/30
 addr "$R" r-b 198.51.100.254/24
 addr "$B" eth0 "$B_IP/24"
-route "$A" default via 192.0.2.2
-route "$M" default via 192.0.2.6
-route "$R" 192.0.2.0/24 via 192.0.2.5
-route "$B" default via 198.51.100.254
-forwarding "$M"
+ns_route "$B" default via 198.51.100.254
 forwarding "$R"
 
 # The black hole: R's "fragmentation needed" never leaves R.
-ipt "$R" -A OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP
+black_hole "$R"
 
 assert_ok "ping A -> B" nsx "$A" ping -c 1 -W 5 "$B_IP"
 
@@ -117,7 +108,7 @@ udp_burst() {
 	local name=$1 port=$2 stream=$3 recv out rpid i
 	shift 3
 	recv=$TMPD/$name.recv
-	bg "$B" udpseq recv -n "$NUDP" "$port" >"$recv"
+	ns_bg "$B" udpseq recv -n "$NUDP" "$port" >"$recv"
 	rpid=$BG_PID
 	wait_for 10 grep -q '^ready' "$recv" || fail "udpseq recv did not start"
 	capture_start "$R" r-b "$TMPD/$name-r.pcap" -s 64 -B 16384 udp and src host "$A_IP"
@@ -145,13 +136,6 @@ where_lost() {
 	for ns in "$M" "$R" "$B"; do
 		info "$ns: $(nsx "$ns" nstat -az | awk '$1 ~ /^(Ip|Udp)[A-Z]/ && $1 !~ /^IpExt/ && $2 != 0 { printf "%s=%s ", $1, $2 }')"
 	done
-}
-
-# alive PID: PID runs (a zombie, not yet waited for, does not count)
-alive() {
-	local st
-	st=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) || return 1
-	[ -n "$st" ] && [ "$st" != Z ]
 }
 
 # check_egress FILE WHAT PROTO [MIN]: A's packets of protocol PROTO on R's
@@ -208,7 +192,7 @@ assert_ok "R's PREROUTING rule" ipt "$R" -t mangle -A PREROUTING -i r-m -j CLEAR
 # of the members both frag_lists hold) before it writes. The copies must
 # keep DF; the members' headers are not part of what the socket reads, so
 # for them this shows only that nothing is lost or oopses.
-bg "$R" pktpeek -t 120 r-m >"$TMPD/peek.txt"
+ns_bg "$R" pktpeek -t 120 r-m >"$TMPD/peek.txt"
 wait_for 10 grep -q '^ready' "$TMPD/peek.txt" || fail "pktpeek on R's ingress did not start"
 PEEK_PID=$(sed -n 's/^ready pid=//p' "$TMPD/peek.txt")
 
@@ -252,33 +236,15 @@ info "t=${SECONDS}s: UDP fraglist checked"
 head -c $((512 << 10)) /dev/urandom >"$TMPD/data"
 SUM=$(sha256sum <"$TMPD/data" | cut -d' ' -f1)
 
-# transfer NAME PORT: the data from A to B over TCP (bash's /dev/tcp: it
-# sends everything, then closes), R's egress captured into
-# $TMPD/NAME-r.pcap. Sets XFER_RC (the sender's exit status: 124 on
-# timeout), XFER_LEN (bytes B got) and XFER_SUM (their sha256).
+# transfer NAME PORT: the data from A to B over TCP (tcp_listen, tcp_send:
+# sets XFER_RC, XFER_LEN, XFER_SUM), R's egress captured into
+# $TMPD/NAME-r.pcap.
 transfer() {
-	local name=$1 port=$2 rpid i
-	# shellcheck disable=SC2217 # bg is lib.sh's, and nc must not read a tty
-	bg "$B" nc -l "$port" <"/dev/null" >"$TMPD/$name.recv"
-	rpid=$BG_PID
-	wait_for 10 sh -c "ip netns exec $B ss -Hltn 'sport = :$port' | grep -q LISTEN" ||
-		fail "nc -l $port did not start"
+	local name=$1 port=$2
+	tcp_listen "$B" "$port" "$TMPD/$name.recv"
 	capture_start "$R" r-b "$TMPD/$name-r.pcap" -s 64 -B 16384 tcp and src host "$A_IP"
-	XFER_RC=0
-	# shellcheck disable=SC2016 # expanded by the inner bash
-	nsx "$A" timeout 60 bash -c 'cat "$1" >"/dev/tcp/$2/$3"' _ "$TMPD/data" "$B_IP" "$port" ||
-		XFER_RC=$?
-	if [ $XFER_RC = 0 ]; then
-		for ((i = 0; i < 200; i++)); do
-			alive "$rpid" || break
-			sleep 0.1
-		done
-	fi
-	kill "$rpid" 2>/dev/null || true
-	wait "$rpid" 2>/dev/null || true
+	tcp_send "$A" "$B_IP" "$port" "$TMPD/data" 60 200
 	capture_stop "$TMPD/$name-r.pcap"
-	XFER_LEN=$(stat -c %s "$TMPD/$name.recv")
-	XFER_SUM=$(sha256sum <"$TMPD/$name.recv" | cut -d' ' -f1)
 	info "$name: sender exit $XFER_RC, $XFER_LEN of $((512 << 10)) bytes at B"
 }
 

@@ -49,7 +49,7 @@ NID=200 MAXSTEP=2000
 
 two_routers "$A" "$R1" "$R2" "$B"
 ns_create "$M"
-ipt "$R2" -A OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP
+black_hole "$R2"
 assert_ok "small ping across R1 and R2" nsx "$A" ping -c 1 -W 5 "$B_IP"
 
 # counters NS TABLE CHAIN: the packet counter of each rule, in order.
@@ -110,7 +110,7 @@ nsx "$A" tc filter add dev eth0 egress protocol ip matchall action mirred egress
 declare -A PEEK_PID=()
 for at in "$R1 r1a" "$M mir1"; do
 	read -r ns ifc <<<"$at"
-	bg "$ns" pktpeek -t 60 "$ifc" >"$TMPD/peek-$ns.txt"
+	ns_bg "$ns" pktpeek -t 60 "$ifc" >"$TMPD/peek-$ns.txt"
 	wait_for 10 grep -q '^ready' "$TMPD/peek-$ns.txt" || fail "pktpeek in $ns did not start"
 	PEEK_PID[$ns]=$(sed -n 's/^ready pid=//p' "$TMPD/peek-$ns.txt")
 done
@@ -143,20 +143,12 @@ ipt "$R1" -t mangle -D PREROUTING -p 253 -j CLEARDF
 nsx "$A" ethtool -K eth0 tx off >/dev/null
 # traffic NAME: NUDP DF datagrams of 1400 bytes from A to B, captured on B.
 traffic() {
-	local name=$1 out recv rpid
-	recv=$TMPD/$name.recv
-	bg "$B" udpseq recv "$PORT" >"$recv"
-	rpid=$BG_PID
-	wait_for 10 grep -q '^ready' "$recv" || fail "udpseq recv did not start"
+	local name=$1 recv=$TMPD/$1.recv
+	udp_recv "$B" "$PORT" "$recv"
 	capture_start "$B" eth0 "$TMPD/$name-b.pcap" src host "$A_IP" and ip proto 17
-	out=$(nsx "$A" udpseq send -S 1 -D -c $NUDP -s 1400 -w 20000 "$B_IP" "$PORT")
-	UDP_SENT=$(sed -n 's/^sent stream=1 total=\([0-9]*\) .*/\1/p' <<<"$out")
-	sleep 0.5
-	kill -TERM "$rpid"
-	wait "$rpid" || true
+	udp_df_send "$A" "$B_IP" "$PORT" "$NUDP"
+	udp_recv_stop "$recv"
 	capture_stop "$TMPD/$name-b.pcap"
-	UDP_GOOD=$(sed -n 's/^recv total good=\([0-9]*\) .*/\1/p' "$recv")
-	UDP_CORRUPT=$(sed -n 's/^recv total .* corrupt=\([0-9]*\) .*/\1/p' "$recv")
 	info "$name: UDP sent $UDP_SENT, delivered intact $UDP_GOOD, corrupt $UDP_CORRUPT"
 }
 traffic none

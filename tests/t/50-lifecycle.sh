@@ -45,12 +45,6 @@ SYS=/sys/module/$MOD
 klog_start=$(dmesg | wc -l)
 
 loaded() { [ -d "$SYS" ]; }
-# alive PID: PID runs (a zombie not yet waited for does not count)
-alive() {
-	local st
-	st=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) || return 1
-	[ -n "$st" ] && [ "$st" != Z ]
-}
 refcnt() { cat "$SYS/refcnt" 2>/dev/null || echo none; }
 refcnt_is() { [ "$(refcnt)" = "$1" ]; }
 
@@ -90,23 +84,14 @@ info "t=${SECONDS}s"
 [ "$(nproc)" -ge 2 ] || skip "one CPU only: cannot run traffic on two"
 A=lc-a R=lc-r B=lc-b
 A_IP=192.0.2.1 B_IP=198.51.100.1
-ns_create "$A" "$R" "$B"
-veth "$A" eth0 "$R" ra
-veth "$R" rb "$B" eth0 1280
-addr "$A" eth0 "$A_IP/24"
-addr "$R" ra 192.0.2.254/24
-addr "$R" rb 198.51.100.254/24
-addr "$B" eth0 "$B_IP/24"
-route "$A" default via 192.0.2.254
-route "$B" default via 198.51.100.254
-forwarding "$R"
-ipt "$R" -A OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP
+one_router "$A" "$R" "$B"
+black_hole "$R"
 assert_ok "ping A -> B" nsx "$A" ping -c 1 -W 5 "$B_IP"
 
 ROUNDS=${CLEARDF_LIFECYCLE_ROUNDS:-8}
 capture_start "$B" eth0 "$TMPD/b.pcap" -s 64 -B 8192 src host "$A_IP"
 for cpu in 0 1; do
-	bg "$B" taskset -c $cpu udpseq recv $((5050 + cpu)) >"$TMPD/recv$cpu"
+	ns_bg "$B" taskset -c $cpu udpseq recv $((5050 + cpu)) >"$TMPD/recv$cpu"
 	RPID[cpu]=$BG_PID
 done
 for cpu in 0 1; do
@@ -115,7 +100,7 @@ done
 # paced (a datagram every 4 ms and more per sender), so that the rule
 # changes still get CPU time under TCG
 for cpu in 0 1; do
-	bg "$A" taskset -c $cpu udpseq send -S $cpu -D -c 1000000 -s 1400,200 -w 4000 "$B_IP" $((5050 + cpu)) >"$TMPD/send$cpu"
+	ns_bg "$A" taskset -c $cpu udpseq send -S $cpu -D -c 1000000 -s 1400,200 -w 4000 "$B_IP" $((5050 + cpu)) >"$TMPD/send$cpu"
 	SPID[cpu]=$BG_PID
 done
 
@@ -158,7 +143,7 @@ info "$ROUNDS rounds of rule changes ($unloads with rmmod) in ${churn_s}s"
 
 for cpu in 0 1; do
 	info "stream $cpu (CPU $cpu):"
-	sed 's/^/#   /' "$TMPD/send$cpu" "$TMPD/recv$cpu"
+	cat "$TMPD/send$cpu" "$TMPD/recv$cpu" | indent
 	for size in 1400 200; do
 		sent=$(sed -n "s/^sent stream=$cpu size=$size count=\([0-9]*\)$/\1/p" "$TMPD/send$cpu")
 		got=$(sed -n "s/^recv stream=$cpu size=$size count=\([0-9]*\)$/\1/p" "$TMPD/recv$cpu")

@@ -54,17 +54,6 @@ static uint32_t swap32(uint32_t v)
 	return (v >> 24) | ((v >> 8) & 0xff00) | ((v << 8) & 0xff0000) | (v << 24);
 }
 
-static uint64_t fnv1a(const uint8_t *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	while (n--) {
-		h ^= *p++;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 static void ipstr(const uint8_t *a, char *buf, size_t n)
 {
 	snprintf(buf, n, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
@@ -364,7 +353,7 @@ static void reasm_report(void)
 		       s, d, g->proto, g->id, g->nfrags, pl ? "yes" : "no");
 		if (pl)
 			printf(" len=%u hash=%016llx", g->hlen + plen,
-			       (unsigned long long)fnv1a(pl, plen));
+			       (unsigned long long)fnv1a(pl, plen, FNV1A_INIT));
 		printf("\n");
 		if (pl && opt_decap) {
 			pkttag = "dgram";

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * tool.h: what the test tools in tests/tools/ share. Each tool sets
- * tool_name (for messages) before it parses its arguments.
+ * tool.h: what the test tools in tests/tools/ and the benchmark's
+ * bench/udpblast.c share. Each tool sets tool_name (for messages) before
+ * it parses its arguments.
  */
 #ifndef CLEARDF_TOOL_H
 #define CLEARDF_TOOL_H
@@ -10,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static const char *tool_name = "tool";
 
@@ -27,6 +29,50 @@ static inline long num(const char *s, long min, long max, const char *what)
 		exit(2);
 	}
 	return v;
+}
+
+/*
+ * 64-bit FNV-1a over N bytes, continuing from H (FNV1A_INIT to start):
+ * pcapip's reassembly hash and the payload hashes of udpseq and udpblast
+ * are this one function, so that they can be compared.
+ */
+#define FNV1A_INIT 0xcbf29ce484222325ULL
+
+static inline uint64_t fnv1a(const uint8_t *p, size_t n, uint64_t h)
+{
+	while (n--) {
+		h ^= *p++;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+struct tool_cmd {
+	const char *name;
+	int (*run)(int argc, char **argv);
+};
+
+/*
+ * tool_dispatch: `tool CMD ARGS...` runs the CMD of CMDS (ended by a NULL
+ * name) with argv[0] = CMD; -h/--help prints USAGE to stdout; anything
+ * else prints it to stderr and returns 2.
+ */
+static inline int tool_dispatch(int argc, char **argv, const struct tool_cmd *cmds,
+				void (*usage)(FILE *f))
+{
+	const struct tool_cmd *c;
+
+	if (argc >= 2) {
+		for (c = cmds; c->name; c++)
+			if (!strcmp(argv[1], c->name))
+				return c->run(argc - 1, argv + 1);
+		if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+			usage(stdout);
+			return 0;
+		}
+	}
+	usage(stderr);
+	return 2;
 }
 
 static inline uint16_t get16(const uint8_t *p)

@@ -86,17 +86,6 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static uint64_t fnv1a(const uint8_t *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	while (n--) {
-		h ^= *p++;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 /* The bytes after the header: xorshift64 seeded from (stream, seq). */
 static void fill(uint8_t *p, size_t n, uint32_t stream, uint32_t seq)
 {
@@ -132,7 +121,7 @@ static void encode(uint8_t *buf, uint32_t stream, uint32_t seq, uint32_t size)
 	uint64_t h;
 
 	fill(buf + HDR_LEN, size - HDR_LEN, stream, seq);
-	h = fnv1a(buf + HDR_LEN, size - HDR_LEN);
+	h = fnv1a(buf + HDR_LEN, size - HDR_LEN, FNV1A_INIT);
 	put32(buf, MAGIC);
 	put32(buf + 4, stream);
 	put32(buf + 8, seq);
@@ -459,19 +448,12 @@ static int do_recv(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	static const struct tool_cmd cmds[] = {
+		{ "send", do_send },
+		{ "recv", do_recv },
+		{ NULL, NULL },
+	};
+
 	tool_name = "udpseq";
-	if (argc < 2) {
-		usage(stderr);
-		return 2;
-	}
-	if (!strcmp(argv[1], "send"))
-		return do_send(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "recv"))
-		return do_recv(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		usage(stdout);
-		return 0;
-	}
-	usage(stderr);
-	return 2;
+	return tool_dispatch(argc, argv, cmds, usage);
 }
