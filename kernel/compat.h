@@ -16,8 +16,9 @@
  * skb_unclone()) is there, unchanged, since 5.6.
  *
  * One upstream change looks like it needs a branch and does not:
- * "net: gso: Add GSO option to specify IP ID of inner header" (Linux 6.18)
- * added SKB_GSO_TCP_FIXEDID_INNER; since then SKB_GSO_TCP_FIXEDID always
+ * "net: gso: Add GSO option to specify IP ID of inner header" (after
+ * 6.12: of the matrix, 7.2's headers have it, both 6.12s do not) added
+ * SKB_GSO_TCP_FIXEDID_INNER; since then SKB_GSO_TCP_FIXEDID always
  * pins the outermost header, the one the target clears DF on, and
  * inet_gso_segment() refuses it there once DF is clear. Before it, on an
  * encapsulated skb the flag applied to the inner header only, whose DF the

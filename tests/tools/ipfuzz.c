@@ -64,7 +64,6 @@
 #include <poll.h>
 #include <sched.h>
 #include <stdarg.h>
-#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,7 +89,6 @@ struct pkt {
 	unsigned int len;
 	unsigned int segs;	/* GSO segments, 1 for a plain packet */
 	unsigned int mss;
-	int bad_csum;		/* sent with a wrong header checksum (-m out) */
 	unsigned long seq;
 };
 
@@ -212,7 +210,6 @@ static void gen(struct pkt *p, unsigned long seq, int out_mode,
 
 	memset(p->data, 0, 60);
 	p->mss = 0;
-	p->bad_csum = 0;
 	p->seq = seq;
 	p->segs = 1;
 	hl = below(2) ? 20 : 4 * (5 + 1 + below(10));
@@ -270,10 +267,8 @@ static void gen(struct pkt *p, unsigned long seq, int out_mode,
 	p->len = hl + plen;
 	put16(ip + 2, (uint16_t)p->len);
 	put16(ip + 10, (uint16_t)~csum(ip, hl, 0));
-	if (out_mode && !below(8)) {
-		ip[10] ^= 0x5a;		/* the kernel must rewrite it */
-		p->bad_csum = 1;
-	}
+	if (out_mode && !below(8))
+		ip[10] ^= 0x5a;		/* a raw socket's kernel rewrites it */
 	if (p->segs > 1) {
 		/* the TCP checksum: pseudo header only, the NIC's part */
 		uint32_t ps = csum(ip + 12, 8, 0) + IPPROTO_TCP + plen;

@@ -101,21 +101,21 @@ else
 fi
 
 # The target refuses what it cannot do: INPUT, other tables, IPv6.
-if ip netns exec "$nsr" iptables -t mangle -A INPUT -j CLEARDF 2> /dev/null; then
-	fail "CLEARDF accepted in mangle INPUT"
-else
-	pass "CLEARDF refused in mangle INPUT"
-fi
-if ip netns exec "$nsr" iptables -t filter -A FORWARD -j CLEARDF 2> /dev/null; then
-	fail "CLEARDF accepted in the filter table"
-else
-	pass "CLEARDF refused in the filter table"
-fi
-if ip netns exec "$nsr" ip6tables -t mangle -A PREROUTING -j CLEARDF 2> /dev/null; then
-	fail "CLEARDF accepted by ip6tables"
-else
-	pass "CLEARDF refused by ip6tables"
-fi
+# refused WHAT CMD...: CMD, run on the router, must fail.
+refused()
+{
+	local what=$1
+
+	shift
+	if ip netns exec "$nsr" "$@" 2> /dev/null; then
+		fail "CLEARDF accepted $what"
+	else
+		pass "CLEARDF refused $what"
+	fi
+}
+refused "in mangle INPUT" iptables -t mangle -A INPUT -j CLEARDF
+refused "in the filter table" iptables -t filter -A FORWARD -j CLEARDF
+refused "by ip6tables" ip6tables -t mangle -A PREROUTING -j CLEARDF
 
 if ! ip netns exec "$nsr" iptables -t mangle -A PREROUTING -i veth1 -j CLEARDF; then
 	fail "iptables -t mangle -A PREROUTING -j CLEARDF"
