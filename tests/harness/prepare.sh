@@ -244,7 +244,7 @@ do_prepare() {
 # (+ -common) and the amd64 linux-kbuild of exactly the headers' version
 # come from a private apt state on the host (ROW_CACHE/apt), unpacked with
 # dpkg-deb -x into ROW_CACHE/kernel and ROW_CACHE/headers.
-FOREIGN_STAMP_KEY="recipe=$PREP_RECIPE foreign=1 arch=$DEB_ARCH user=$USER_SUITE kernel=$KERNEL_SUITE uri=$URI pkgs=$(echo "$GUEST_PKGS libxtables-dev" | tr -s ' \n' '  ')"
+FOREIGN_STAMP_KEY="recipe=$PREP_RECIPE foreign=2 root=extract arch=$DEB_ARCH user=$USER_SUITE kernel=$KERNEL_SUITE uri=$URI pkgs=$(echo "$GUEST_PKGS libxtables-dev" | tr -s ' \n' '  ')"
 
 # fapt CMD ARGS...: apt-get/apt-cache with the row's private state, the
 # kernel suite's main, amd64 + the row's architecture.
@@ -307,20 +307,12 @@ ensure_binfmt() {
 	arch-test "$DEB_ARCH" >/dev/null 2>&1 || die "arch-test $DEB_ARCH: this host cannot run $DEB_ARCH binaries (binfmt $q)"
 }
 
-do_prepare_foreign() {
-	if [ "$refresh" = 0 ] && [ -f "$ROW_CACHE/stamp" ] && [ -f "$ROW_CACHE/kernel.env" ] && [ -d "$CHROOT" ] &&
-		[ "$(cat "$ROW_CACHE/stamp")" = "$FOREIGN_STAMP_KEY" ]; then
-		log "$ROW: cached in $ROW_CACHE"
-		return 0
-	fi
-	local t0 t1 t_apt t_root new kroot hroot abi dep ver kpkg kbver kbuild p kver=""
+# foreign_kernel KROOT HROOT: the kernel image unpacked in KROOT, its
+# headers, their -common and the amd64 linux-kbuild of the same version in
+# HROOT (native apt and dpkg-deb); abi, kver and t_apt to kernel.part.
+foreign_kernel() {
+	local kroot=$1 hroot=$2 t0 abi dep ver kpkg kbver kbuild p kver=""
 	t0=$(now_s)
-	command -v "${CROSS}gcc" >/dev/null || die "no ${CROSS}gcc: install gcc-${CROSS%-} (make deps)"
-	command -v "${QEMU[0]}" >/dev/null || die "no ${QEMU[0]} (make deps)"
-	rm -f "$ROW_CACHE/stamp"
-	: >"$ROW_CACHE/prepare.log"
-
-	# The kernel side first (native apt: seconds).
 	fapt_setup
 	dep=$(fapt apt-cache depends "linux-headers-$FLAVOUR:$DEB_ARCH" |
 		awk -v f="$FLAVOUR" '$1 ~ /Depends:$/ && $2 ~ ("^linux-headers-.*-" f "(:.*)?$") { print $2; exit }')
@@ -341,7 +333,6 @@ do_prepare_foreign() {
 	rm -rf "$ROW_CACHE/debs"
 	fapt_download "$ROW_CACHE/debs" "$kpkg:$DEB_ARCH" "linux-headers-$abi:$DEB_ARCH" \
 		"linux-headers-$common" "$kbuild:amd64"
-	kroot=$ROW_CACHE/kernel.new hroot=$ROW_CACHE/headers.new
 	rm -rf "$kroot" "$hroot"
 	mkdir -p "$kroot" "$hroot"
 	for p in "$ROW_CACHE"/debs/*.deb; do
@@ -355,32 +346,107 @@ do_prepare_foreign() {
 	rm -rf "$ROW_CACHE/debs"
 	# The headers include their -common by absolute path: point it here.
 	sed -i "s|/usr/src/|$ROW_CACHE/headers/usr/src/|g" "$hroot/usr/src/linux-headers-$abi/Makefile"
-	t_apt=$(elapsed "$t0")
+	printf 'abi=%q kver=%q kpkg=%q t_apt=%q\n' "$abi" "$kver" "$kpkg" "$(elapsed "$t0")" >"$ROW_CACHE/kernel.part"
+}
 
-	# The guest's userspace.
+# foreign_root DIR: the guest's userspace for a foreign row, without
+# running one emulated dpkg: the essential set and GUEST_PKGS (with their
+# dependencies) are resolved and downloaded by the host's apt and unpacked by
+# the host's dpkg-deb (mmdebstrap --variant=extract: native speed; a minbase
+# through qemu-user took 200 s on an idle host and 20-40 min on a loaded
+# one). Extracting runs no maintainer script, so what those scripts would
+# have made and the guest uses is made here, natively, from files the
+# packages ship: merged /usr (debootstrap's symlinks), /etc/passwd and
+# /etc/group (base-passwd's masters, plus tcpdump's user as its postinst
+# adds it), nsswitch.conf and profile (base-files), the alternatives Debian
+# selects by default (iptables and its siblings -> nft, nc -> nc.openbsd,
+# awk -> mawk, which, pager) and the dynamic linker's cache (ldconfig, the
+# one emulated command). The root has no dpkg database and no apt: it is
+# never installed into (tests/packaging/arch-packages.sh makes its own
+# root); the initramfs leaves both out anyway.
+foreign_root() {
+	local dir=$1 l
+	# no --dpkgopt=path-exclude: that pipes every package through
+	# mmtarfilter (python, a second each); docs are removed afterwards
+	PATH=/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin \
+		mmdebstrap --variant=extract --mode=root --arch="$DEB_ARCH" \
+		--setup-hook=/usr/share/mmdebstrap/hooks/merged-usr/setup00.sh \
+		--aptopt='Acquire::Check-Valid-Until "false"' \
+		--aptopt='APT::Install-Recommends "false"' \
+		--aptopt='Acquire::Languages "none"' \
+		--include='?essential' \
+		--include="$(echo "$GUEST_PKGS libxtables-dev" | tr -s ' \n' ',,' | sed 's/,$//')" \
+		"$USER_SUITE" "$dir" "deb $URI $USER_SUITE main" >"$ROW_CACHE/mmdebstrap.log" 2>&1 ||
+		{ tail -n 30 "$ROW_CACHE/mmdebstrap.log" >&2; die "mmdebstrap --arch=$DEB_ARCH failed (log: $ROW_CACHE/mmdebstrap.log)"; }
+	[ -L "$dir/bin" ] || die "$DEB_ARCH root: /bin is not merged into /usr"
+	rm -rf "$dir"/usr/share/doc "$dir"/usr/share/man "$dir"/usr/share/info \
+		"$dir"/usr/share/locale "$dir"/usr/share/zoneinfo
+	# base-passwd's postinst: the masters as /etc/passwd and /etc/group;
+	# tcpdump's: its system user (tcpdump drops to it unless -Z)
+	cp "$dir/usr/share/base-passwd/passwd.master" "$dir/etc/passwd"
+	cp "$dir/usr/share/base-passwd/group.master" "$dir/etc/group"
+	echo 'tcpdump:x:100:101::/nonexistent:/usr/sbin/nologin' >>"$dir/etc/passwd"
+	echo 'tcpdump:x:101:' >>"$dir/etc/group"
+	# base-files' postinst
+	for l in nsswitch.conf profile; do
+		[ -e "$dir/etc/$l" ] || cp "$dir/usr/share/base-files/$l" "$dir/etc/$l"
+	done
+	echo "127.0.0.1 localhost" >"$dir/etc/hosts"
+	# update-alternatives as the postinsts run it: LINK TARGET, the
+	# highest priority of each group (what Debian selects in auto mode)
+	mkdir -p "$dir/etc/alternatives"
+	while read -r l t; do
+		[ -e "$dir$t" ] || [ -L "$dir$t" ] || die "$DEB_ARCH root: no $t for the alternative $l"
+		ln -sfn "$t" "$dir/etc/alternatives/${l##*/}"
+		ln -sfn "/etc/alternatives/${l##*/}" "$dir$l"
+	done <<-EOF
+		/usr/sbin/iptables /usr/sbin/iptables-nft
+		/usr/sbin/iptables-save /usr/sbin/iptables-nft-save
+		/usr/sbin/iptables-restore /usr/sbin/iptables-nft-restore
+		/usr/sbin/ip6tables /usr/sbin/ip6tables-nft
+		/usr/sbin/ip6tables-save /usr/sbin/ip6tables-nft-save
+		/usr/sbin/ip6tables-restore /usr/sbin/ip6tables-nft-restore
+		/usr/bin/nc /bin/nc.openbsd
+		/usr/bin/netcat /bin/nc.openbsd
+		/usr/bin/awk /usr/bin/mawk
+		/usr/bin/nawk /usr/bin/mawk
+		/usr/bin/which /usr/bin/which.debianutils
+		/usr/bin/pager /bin/more
+	EOF
+	# libc-bin's trigger: the linker cache (through qemu-user)
+	chroot "$dir" /sbin/ldconfig || die "$DEB_ARCH root: ldconfig failed"
+}
+
+do_prepare_foreign() {
+	if [ "$refresh" = 0 ] && [ -f "$ROW_CACHE/stamp" ] && [ -f "$ROW_CACHE/kernel.env" ] && [ -d "$CHROOT" ] &&
+		[ "$(cat "$ROW_CACHE/stamp")" = "$FOREIGN_STAMP_KEY" ]; then
+		log "$ROW: cached in $ROW_CACHE"
+		return 0
+	fi
+	local t0 t1 t_apt t_root new kroot hroot abi kver kpkg p kpid
+	t0=$(now_s)
+	command -v "${CROSS}gcc" >/dev/null || die "no ${CROSS}gcc: install gcc-${CROSS%-} (make deps)"
+	command -v "${QEMU[0]}" >/dev/null || die "no ${QEMU[0]} (make deps)"
+	rm -f "$ROW_CACHE/stamp"
+	: >"$ROW_CACHE/prepare.log"
 	ensure_binfmt
+
+	# The kernel side and the root at once: both mostly wait for the
+	# archive. The kernel side writes what it found to kernel.part.
+	kroot=$ROW_CACHE/kernel.new hroot=$ROW_CACHE/headers.new
+	rm -f "$ROW_CACHE/kernel.part"
+	foreign_kernel "$kroot" "$hroot" &
+	kpid=$!
 	t1=$(now_s)
 	new=$ROW_CACHE/chroot.new
 	safe_rm "$new"
-	log "$ROW: mmdebstrap --arch=$DEB_ARCH $USER_SUITE (qemu-user; a few minutes)"
-	# mmtarfilter (the path-excludes while extracting) is a python3 script:
-	# the system's python3, not a per-user shim that costs a second a package
-	PATH=/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin \
-		mmdebstrap --variant=minbase --mode=root --arch="$DEB_ARCH" \
-		--aptopt='Acquire::Check-Valid-Until "false"' \
-		--aptopt='APT::Install-Recommends "false"' \
-		--aptopt='APT::Sandbox::User "root"' \
-		--aptopt='Acquire::Languages "none"' \
-		--dpkgopt='force-unsafe-io' \
-		--dpkgopt='path-exclude=/usr/share/man/*' \
-		--dpkgopt='path-exclude=/usr/share/info/*' \
-		--dpkgopt='path-exclude=/usr/share/locale/*' \
-		--dpkgopt='path-exclude=/usr/share/doc/*' \
-		--dpkgopt='path-exclude=/usr/share/zoneinfo/*' \
-		--include="$(echo "$GUEST_PKGS libxtables-dev" | tr -s ' \n' ',,' | sed 's/,$//')" \
-		"$USER_SUITE" "$new" "deb $URI $USER_SUITE main" >"$ROW_CACHE/mmdebstrap.log" 2>&1 ||
-		{ tail -n 30 "$ROW_CACHE/mmdebstrap.log" >&2; die "mmdebstrap --arch=$DEB_ARCH failed (log: $ROW_CACHE/mmdebstrap.log)"; }
+	log "$ROW: $DEB_ARCH root: mmdebstrap --variant=extract $USER_SUITE, then the maintainer scripts' effects the guest needs"
+	foreign_root "$new" || { kill "$kpid" 2>/dev/null; wait "$kpid" || true; exit 1; }
 	t_root=$(elapsed "$t1")
+	wait "$kpid" || die "$ROW: the kernel side failed (log: $ROW_CACHE/prepare.log)"
+	# shellcheck source=/dev/null
+	. "$ROW_CACHE/kernel.part"
+	rm -f "$ROW_CACHE/kernel.part"
 
 	local vmlinuz="" kmod="" guest_mod=lib/modules
 	for p in "$kroot/boot/vmlinuz-$abi" "$kroot/boot/vmlinux-$abi"; do
