@@ -244,7 +244,11 @@ do_prepare() {
 # (+ -common) and the amd64 linux-kbuild of exactly the headers' version
 # come from a private apt state on the host (ROW_CACHE/apt), unpacked with
 # dpkg-deb -x into ROW_CACHE/kernel and ROW_CACHE/headers.
-FOREIGN_STAMP_KEY="recipe=$PREP_RECIPE foreign=2 root=extract arch=$DEB_ARCH user=$USER_SUITE kernel=$KERNEL_SUITE uri=$URI pkgs=$(echo "$GUEST_PKGS libxtables-dev" | tr -s ' \n' '  ')"
+# The foreign root's packages: the guest's, mount (a minbase has it: it is
+# Priority required, not Essential, and the guest's /init mounts), and
+# libxtables-dev (build.sh builds the extension against it).
+FOREIGN_PKGS=$(echo "$GUEST_PKGS mount libxtables-dev" | tr -s ' \n' '  ')
+FOREIGN_STAMP_KEY="recipe=$PREP_RECIPE foreign=2 root=extract arch=$DEB_ARCH user=$USER_SUITE kernel=$KERNEL_SUITE uri=$URI pkgs=$FOREIGN_PKGS"
 
 # fapt CMD ARGS...: apt-get/apt-cache with the row's private state, the
 # kernel suite's main, amd64 + the row's architecture.
@@ -358,7 +362,7 @@ foreign_kernel() {
 # have made and the guest uses is made here, natively, from files the
 # packages ship: merged /usr (debootstrap's symlinks), /etc/passwd and
 # /etc/group (base-passwd's masters, plus tcpdump's user as its postinst
-# adds it), nsswitch.conf and profile (base-files), the alternatives Debian
+# adds it), nsswitch.conf (libc-bin) and profile (base-files), the alternatives Debian
 # selects by default (iptables and its siblings -> nft, nc -> nc.openbsd,
 # awk -> mawk, which, pager) and the dynamic linker's cache (ldconfig, the
 # one emulated command). The root has no dpkg database and no apt: it is
@@ -375,7 +379,7 @@ foreign_root() {
 		--aptopt='APT::Install-Recommends "false"' \
 		--aptopt='Acquire::Languages "none"' \
 		--include='?essential' \
-		--include="$(echo "$GUEST_PKGS libxtables-dev" | tr -s ' \n' ',,' | sed 's/,$//')" \
+		--include="$(echo "$FOREIGN_PKGS" | tr -s ' ' ',' | sed 's/,$//')" \
 		"$USER_SUITE" "$dir" "deb $URI $USER_SUITE main" >"$ROW_CACHE/mmdebstrap.log" 2>&1 ||
 		{ tail -n 30 "$ROW_CACHE/mmdebstrap.log" >&2; die "mmdebstrap --arch=$DEB_ARCH failed (log: $ROW_CACHE/mmdebstrap.log)"; }
 	[ -L "$dir/bin" ] || die "$DEB_ARCH root: /bin is not merged into /usr"
@@ -387,10 +391,9 @@ foreign_root() {
 	cp "$dir/usr/share/base-passwd/group.master" "$dir/etc/group"
 	echo 'tcpdump:x:100:101::/nonexistent:/usr/sbin/nologin' >>"$dir/etc/passwd"
 	echo 'tcpdump:x:101:' >>"$dir/etc/group"
-	# base-files' postinst
-	for l in nsswitch.conf profile; do
-		[ -e "$dir/etc/$l" ] || cp "$dir/usr/share/base-files/$l" "$dir/etc/$l"
-	done
+	# libc-bin's and base-files' postinsts
+	[ -e "$dir/etc/nsswitch.conf" ] || cp "$dir/usr/share/libc-bin/nsswitch.conf" "$dir/etc/"
+	[ -e "$dir/etc/profile" ] || cp "$dir/usr/share/base-files/profile" "$dir/etc/"
 	echo "127.0.0.1 localhost" >"$dir/etc/hosts"
 	# update-alternatives as the postinsts run it: LINK TARGET, the
 	# highest priority of each group (what Debian selects in auto mode)

@@ -27,7 +27,7 @@
 #      (tests/packaging/dkms-build-in-root.sh); the .ko's ELF machine and
 #      vermagic checked.
 # Each step's time is printed, and a table at the end (build/arch-debs/
-# summary.txt). Outputs: build/arch-debs/*.deb, build/dkms-<row>-pkgroot/.
+# summary-ARCHS.txt). Outputs: build/arch-debs/*.deb, build/dkms-<row>-pkgroot/.
 #
 # Exit 0 when every step passed on every ARCH, 1 otherwise.
 set -euo pipefail
@@ -64,38 +64,50 @@ took() { elapsed "$step_t0"; }
 
 # ---------------------------------------------------------------- builder
 
-# The amd64 builder: dpkg-dev, debhelper, dh-dkms, and for every foreign
-# architecture the cross gcc, its libc6-dev and libxtables-dev (multiarch).
-builder_key() {
-	local a pkgs="dpkg-dev debhelper dh-dkms pkgconf file"
+# The amd64 builder: dpkg-dev, debhelper, dh-dkms, build-essential and
+# libxtables-dev (cleardf-dkms, -A), and for every foreign architecture
+# what `dpkg-buildpackage -aARCH` checks and uses: gcc-TRIPLET,
+# libc6-dev:ARCH, libxtables-dev:ARCH, pkgconf:ARCH (TRIPLET-pkg-config).
+# Not crossbuild-essential-ARCH: its g++ doubles the root (1.3 GB).
+builder_pkgs() {
+	local a pkgs="dpkg-dev debhelper dh-dkms build-essential libxtables-dev pkgconf file"
 	for a in $ALL_ARCHS; do
-		pkgs="$pkgs crossbuild-essential-$a libxtables-dev:$a"
+		resolve_row "$a"
+		pkgs="$pkgs gcc-${CROSS%-} libc6-dev:$a libxtables-dev:$a pkgconf:$a"
 	done
-	echo "builder=1 suite=$SUITE uri=$URI archs=$ALL_ARCHS pkgs=$pkgs"
+	echo "$pkgs"
 }
 make_builder() {
 	local key new pkgs t0
-	key=$(builder_key)
+	pkgs=$(builder_pkgs)
+	key="builder=2 suite=$SUITE uri=$URI archs=$ALL_ARCHS pkgs=$pkgs"
 	if [ -f "$BUILDER/../stamp" ] && [ "$(cat "$BUILDER/../stamp")" = "$key" ]; then
 		return 0
 	fi
 	t0=$(now_s)
-	pkgs=${key#*pkgs=}
-	new=$BUILDER.new
-	safe_rm "$new"
 	rm -f "$BUILDER/../stamp"
-	log "crossbuild root: mmdebstrap amd64 + $ALL_ARCHS (native apt)"
-	PATH=/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin \
-		mmdebstrap --variant=minbase --mode=root --architectures="amd64,${ALL_ARCHS// /,}" \
-		--aptopt='Acquire::Check-Valid-Until "false"' \
-		--aptopt='APT::Install-Recommends "false"' \
-		--aptopt='Acquire::Languages "none"' \
-		--dpkgopt='force-unsafe-io' \
-		--include="${pkgs// /,}" \
-		"$SUITE" "$new" "deb $URI $SUITE main" >"$BUILDER.log" 2>&1 ||
-		{ tail -n 30 "$BUILDER.log" >&2; die "mmdebstrap of the crossbuild root failed (log: $BUILDER.log)"; }
-	safe_rm "$BUILDER"
-	mv "$new" "$BUILDER"
+	if [ -x "$BUILDER/usr/bin/apt-get" ]; then
+		# an older list: install what is new (native apt)
+		log "crossbuild root: apt-get install into the cached root"
+		# shellcheck disable=SC2086 # a list of words
+		in_chroot "$BUILDER" sh -c "apt-get -q -o Acquire::Check-Valid-Until=false update &&
+			apt-get -q -y --no-install-recommends -o Acquire::Check-Valid-Until=false install $pkgs" >"$BUILDER.log" 2>&1 ||
+			{ tail -n 30 "$BUILDER.log" >&2; die "apt-get install in the crossbuild root failed (log: $BUILDER.log)"; }
+	else
+		new=$BUILDER.new
+		safe_rm "$new"
+		log "crossbuild root: mmdebstrap amd64 + $ALL_ARCHS (native apt)"
+		PATH=/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin \
+			mmdebstrap --variant=minbase --mode=root --architectures="amd64,${ALL_ARCHS// /,}" \
+			--aptopt='Acquire::Check-Valid-Until "false"' \
+			--aptopt='APT::Install-Recommends "false"' \
+			--aptopt='Acquire::Languages "none"' \
+			--dpkgopt='force-unsafe-io' \
+			--include="${pkgs// /,}" \
+			"$SUITE" "$new" "deb $URI $SUITE main" >"$BUILDER.log" 2>&1 ||
+			{ tail -n 30 "$BUILDER.log" >&2; die "mmdebstrap of the crossbuild root failed (log: $BUILDER.log)"; }
+		mv "$new" "$BUILDER"
+	fi
 	echo "$key" >"$BUILDER/../stamp"
 	log "crossbuild root: made in $(elapsed "$t0") s"
 }
@@ -159,7 +171,7 @@ make_pkgroot() {
 	key="pkgroot=1 arch=$DEB_ARCH suite=$USER_SUITE abi=$ABI uri=$URI"
 	PKGROOT=$ROW_CACHE/pkgroot
 	if [ -f "$ROW_CACHE/pkgroot.stamp" ] && [ "$(cat "$ROW_CACHE/pkgroot.stamp")" = "$key" ]; then
-		PKGROOT_TIME=cached
+		echo cached >"$ROW_CACHE/pkgroot.time"
 		return 0
 	fi
 	t0=$(now_s)
@@ -175,16 +187,13 @@ make_pkgroot() {
 		--aptopt='APT::Sandbox::User "root"' \
 		--aptopt='Acquire::Languages "none"' \
 		--dpkgopt='force-unsafe-io' \
-		--dpkgopt='path-exclude=/usr/share/doc/*' \
-		--dpkgopt='path-exclude=/usr/share/man/*' \
-		--dpkgopt='path-exclude=/usr/share/locale/*' \
 		--include="apt,iptables,dkms,gcc,make,linux-headers-$ABI" \
 		"$USER_SUITE" "$new" "deb $URI $USER_SUITE main" >"$ROW_CACHE/pkgroot.log" 2>&1 ||
 		{ tail -n 30 "$ROW_CACHE/pkgroot.log" >&2; log "$ROW: mmdebstrap of the pkgroot failed (log: $ROW_CACHE/pkgroot.log)"; return 1; }
 	safe_rm "$PKGROOT"
 	mv "$new" "$PKGROOT"
 	echo "$key" >"$ROW_CACHE/pkgroot.stamp"
-	PKGROOT_TIME=$(elapsed "$t0")
+	elapsed "$t0" >"$ROW_CACHE/pkgroot.time"
 }
 
 # ext_in_root DEB: in an overlay of PKGROOT (private mount namespace),
@@ -226,10 +235,16 @@ ext_in_root() {
 
 t_all=$(now_s)
 with_lock "$CACHE_ROOT/crossbuild/lock" make_builder
-begin "cleardf-dkms (all)"
-with_lock "$CACHE_ROOT/crossbuild/lock" build_debs all || die "dpkg-buildpackage -A failed (log: $OUT/build-all.log)"
-dkms_deb=$(ls "$OUT"/cleardf-dkms_"$VERSION"-*_all.deb)
-log "cleardf-dkms: $(basename "$dkms_deb") in $(took) s"
+# cleardf-dkms (Architecture: all): built again unless the one in OUT is
+# newer than everything that goes into it.
+dkms_deb=$(find "$OUT" -maxdepth 1 -name "cleardf-dkms_$VERSION-*_all.deb" | sort | tail -n 1)
+if [ -z "$dkms_deb" ] || [ -n "$(cd "$TREE" && find VERSION dkms.conf Kbuild kernel include debian packaging Makefile \
+	-newer "$dkms_deb" -print -quit)" ]; then
+	begin "cleardf-dkms (all)"
+	with_lock "$CACHE_ROOT/crossbuild/lock" build_debs all || die "dpkg-buildpackage -A failed (log: $OUT/build-all.log)"
+	dkms_deb=$(ls "$OUT"/cleardf-dkms_"$VERSION"-*_all.deb)
+	log "cleardf-dkms: $(basename "$dkms_deb") in $(took) s"
+fi
 
 for arch in "${archs[@]}"; do
 	resolve_row "$arch"
@@ -250,7 +265,7 @@ for arch in "${archs[@]}"; do
 	if [ "$verdict" = ok ]; then
 		begin "$ROW: pkgroot"
 		if with_lock "$ROW_CACHE/lock" make_pkgroot; then
-			t_root=$PKGROOT_TIME
+			t_root=$(cat "$ROW_CACHE/pkgroot.time")
 			PKGROOT=$ROW_CACHE/pkgroot
 		else
 			t_root=$(took) verdict=FAILED
@@ -286,5 +301,5 @@ done
 	printf '%-9s %-6s %8s %8s %8s %8s  %s\n' row arch deb-s pkgroot-s ext-s dkms-s result
 	printf '%s\n' "${results[@]}"
 	echo "total $(elapsed "$t_all") s"
-} | tee "$OUT/summary.txt"
+} | tee "$OUT/summary-$(IFS=-; echo "${archs[*]}").txt"
 exit $failed
