@@ -17,7 +17,7 @@
 #      qemu-user, plus iptables, dkms, gcc, make and the row's
 #      linux-headers-ABI): a separate root, so none of it reaches the guest's
 #      initramfs (the row's chroot stays the guest's userspace only).
-#   3. in a throwaway overlay of that root: `apt-get install` of the
+#   3. in a throwaway overlay of that root: `dpkg -i` of the
 #      iptables-cleardf .deb (dpkg runs under qemu-user), its files, then the
 #      root's own iptables-legacy finding the extension: `-j CLEARDF --help`
 #      prints its options (`--modprobe=/bin/false`: no module is ever asked
@@ -197,7 +197,7 @@ make_pkgroot() {
 }
 
 # ext_in_root DEB: in an overlay of PKGROOT (private mount namespace),
-# apt-get install DEB, list its files, and let the root's iptables-legacy
+# dpkg -i DEB, list its files, and let the root's iptables-legacy
 # print the extension's help. Prints what it saw; exit status of the check.
 ext_in_root() {
 	local deb=$1 work rc=0
@@ -215,7 +215,7 @@ ext_in_root() {
 		exec chroot "$r" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
 			LC_ALL=C DEBIAN_FRONTEND=noninteractive /bin/sh -c "
 			set -e
-			apt-get -o Dpkg::Use-Pty=0 install -y --no-download /tmp/iptables-cleardf.deb
+			dpkg -i /tmp/iptables-cleardf.deb
 			echo \"== dpkg -L iptables-cleardf:\"
 			dpkg -L iptables-cleardf | grep -E \"xtables|man8\"
 			echo \"== iptables-legacy -j CLEARDF --help:\"
@@ -272,7 +272,7 @@ for arch in "${archs[@]}"; do
 		fi
 	fi
 	if [ "$verdict" = ok ]; then
-		begin "$ROW: apt-get install iptables-cleardf in the $DEB_ARCH root, iptables -j CLEARDF --help"
+		begin "$ROW: dpkg -i iptables-cleardf in the $DEB_ARCH root, iptables -j CLEARDF --help"
 		if ext_in_root "$deb"; then
 			t_ext=$(took)
 			log "$ROW: the $DEB_ARCH iptables-legacy loads the extension ($t_ext s; log: $OUT/ext-$ROW.log)"
