@@ -8,8 +8,8 @@
 #   make demo             the article's story, live in a QEMU guest
 #   make check            the test suite in a QEMU guest (KERNEL=6.1 by default;
 #                         KERNEL=debug: a KASAN/lockdep/kmemleak 6.1 built once)
-#   make check-matrix     CI's matrix: the full suite on bookworm, the core
-#                         tests (# suite: core) on every other row
+#   make check-matrix     CI's matrix: the core tests (# suite: core) on all
+#                         nine rows (five amd64 kernels, four architectures)
 #   make check-all        the full suite on every row
 #   make mutants          prove the tests can fail: tests/mutants/*.patch, each
 #                         a bug in the module, must each fail a test (KERNEL=)

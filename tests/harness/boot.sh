@@ -98,8 +98,8 @@ EXCLUDES=(
 	./var/lib/apt/lists ./var/cache/apt ./var/cache/debconf ./var/log
 	./var/lib/dpkg/info
 	./usr/lib/gcc ./usr/libexec/gcc ./usr/lib/modules ./usr/lib/python3
-	./usr/lib/x86_64-linux-gnu/perl ./usr/share/perl ./usr/share/perl5
-	./usr/lib/x86_64-linux-gnu/ldscripts ./usr/lib/bfd-plugins
+	"./usr/lib/$TRIPLET/perl" ./usr/share/perl ./usr/share/perl5
+	"./usr/lib/$TRIPLET/ldscripts" ./usr/lib/bfd-plugins
 )
 # Files by name: compilers, binutils, static libraries.
 EXCLUDE_NAMES=(
@@ -118,7 +118,7 @@ stage_modules() {
 	(
 		cd "$src"
 		find kernel/drivers/net -maxdepth 1 -type f 2>/dev/null || true
-		find kernel/net kernel/crypto kernel/lib kernel/arch/x86/crypto \
+		find kernel/net kernel/crypto kernel/lib kernel/arch/*/crypto \
 			\( -path 'kernel/net/wireless' -o -path 'kernel/net/mac80211' \
 			-o -path 'kernel/net/bluetooth' -o -path 'kernel/net/ceph' \
 			-o -path 'kernel/net/sunrpc' -o -path 'kernel/net/nfc' \) -prune -o -type f -print 2>/dev/null || true
@@ -251,13 +251,17 @@ rm -f "$PAYLOAD.cpio"
 # ---------------------------------------------------------------- boot
 
 accel=(-accel tcg -cpu max)
-if [ "${CLEARDF_KVM:-0}" = 1 ]; then
+if [ "$FOREIGN" = 1 ]; then
+	# the machine and CPU come with the row (common.sh resolve_arch)
+	accel=(-accel tcg)
+	[ -z "${CLEARDF_ICOUNT:-}" ] || accel+=(-icount "$CLEARDF_ICOUNT")
+elif [ "${CLEARDF_KVM:-0}" = 1 ]; then
 	accel=(-accel kvm -cpu host)
 elif [ -n "${CLEARDF_ICOUNT:-}" ]; then
 	# guest time counts instructions, not the host's time (bench/run.sh)
 	accel+=(-icount "$CLEARDF_ICOUNT")
 fi
-append="console=ttyS0 panic=-1 loglevel=5 random.trust_cpu=on"
+append="console=$CONSOLE_DEV panic=-1 loglevel=5 random.trust_cpu=on"
 # the test filter travels on the kernel command line: cleardf.filter=a,b
 if [ ${#filters[@]} -gt 0 ]; then
 	local IFS=,
@@ -265,7 +269,7 @@ if [ ${#filters[@]} -gt 0 ]; then
 	unset IFS
 fi
 append="$append${CLEARDF_APPEND:+ $CLEARDF_APPEND}"
-qemu=(qemu-system-x86_64 "${accel[@]}" -m "${CLEARDF_MEM:-2048}" -smp "${CLEARDF_SMP:-2}"
+qemu=("${QEMU[@]}" "${accel[@]}" -m "$QEMU_MEM" -smp "$QEMU_SMP"
 	-nic none -nographic -no-reboot
 	-kernel "$VMLINUZ" -initrd "$INITRD" -append "$append")
 

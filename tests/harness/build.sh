@@ -24,14 +24,34 @@ lock_tree_row
 
 SRC=/build/cleardf  # in the chroot
 OUT=/build/out
+BROOT=$CHROOT       # SRC and OUT seen from the host: $BROOT$SRC
 TOOL_CFLAGS="-O2 -g -Wall -Wextra"
+# A foreign row (arm64, armhf, mips64el, s390x) builds on the host with the
+# cross compiler: the module against the unpacked headers (kbuild ARCH=,
+# CROSS_COMPILE=), the extension against the guest root's xtables.h and
+# libxtables.so, the tools against the cross toolchain's libc (the same
+# glibc as the root's, both from the suite).
+CC_TOOLS=gcc
+MODULE_ARGS=()
+EXT_ARGS=()
+if [ "$FOREIGN" = 1 ]; then
+	BROOT=""
+	SRC=$BUILD_DIR/src OUT=$BUILD_DIR/out
+	CC_TOOLS=${CROSS}gcc
+	MODULE_ARGS=(ARCH="$KARCH" CROSS_COMPILE="$CROSS")
+	EXT_ARGS=(CC="${CROSS}gcc" XT_CFLAGS="-idirafter $CHROOT/usr/include"
+		XT_LIBS="-L$CHROOT/usr/lib/$TRIPLET -lxtables")
+fi
 
-# step NAME CMD...: run CMD in the chroot, output appended to the log.
+# step NAME CMD...: run CMD in the chroot (on the host for a foreign row),
+# output appended to the log.
 step() {
 	local name=$1
 	shift
 	{ echo "==== $name: $*"; } >>"$LOG"
-	if in_chroot "$CHROOT" "$@" >>"$LOG" 2>&1; then
+	local -a run=(in_chroot "$CHROOT")
+	[ "$FOREIGN" = 0 ] || run=(env LC_ALL=C)
+	if "${run[@]}" "$@" >>"$LOG" 2>&1; then
 		echo "==== $name: ok" >>"$LOG"
 		return 0
 	fi
@@ -47,21 +67,21 @@ do_build() {
 	: >"$LOG"
 	rm -f "$BUILD_DIR/xt_CLEARDF.ko" "$BUILD_DIR/libxt_CLEARDF.so" "$BUILD_DIR/build.env"
 	rm -rf "$BUILD_DIR/tools"
-	copy_tree "$CHROOT$SRC"
-	rm -rf "${CHROOT:?}$OUT"
-	mkdir -p "$CHROOT$OUT/tools"
+	copy_tree "$BROOT$SRC"
+	rm -rf "${BROOT}${OUT:?}"
+	mkdir -p "$BROOT$OUT/tools"
 	{
-		echo "row $ROW: $USER_SUITE userspace, kernel $ABI ($KERNEL_PKGS), gcc $CHROOT_GCC"
+		echo "row $ROW ($DEB_ARCH): $USER_SUITE userspace, kernel $ABI ($KERNEL_PKGS), ${CROSS}gcc $CHROOT_GCC"
 		echo "tree $TREE ($(git -C "$TREE" describe --always --dirty 2>/dev/null || echo 'not git'))"
 	} >>"$LOG"
 
 	# The module.
 	if [ -f "$TREE/kernel/xt_CLEARDF.c" ] && { [ -f "$TREE/Kbuild" ] || [ -f "$TREE/kernel/Kbuild" ]; }; then
-		if step module make -C "$HEADERS" M="$SRC" W=1 modules; then
+		if step module make -C "$HEADERS" M="$SRC" "${MODULE_ARGS[@]}" W=1 modules; then
 			local ko
-			ko=$(cd "$CHROOT$SRC" && find . -name xt_CLEARDF.ko | head -n 1)
+			ko=$(cd "$BROOT$SRC" && find . -name xt_CLEARDF.ko | head -n 1)
 			if [ -n "$ko" ]; then
-				cp "$CHROOT$SRC/$ko" "$BUILD_DIR/xt_CLEARDF.ko"
+				cp "$BROOT$SRC/$ko" "$BUILD_DIR/xt_CLEARDF.ko"
 				built="$built module"
 			else
 				echo "==== module: no xt_CLEARDF.ko produced" >>"$LOG"
@@ -79,12 +99,12 @@ do_build() {
 	if [ -f "$TREE/userspace-ext/libxt_CLEARDF.c" ]; then
 		local ok=0
 		if grep -q '^extension:' "$TREE/Makefile" 2>/dev/null; then
-			step extension make -C "$SRC" extension && ok=1
+			step extension make -C "$SRC" "${EXT_ARGS[@]}" extension && ok=1
 		else
 			step extension sh -c "cd $SRC && gcc -O2 -g -Wall -Wextra -fPIC -shared \$(pkg-config --cflags xtables) -Iinclude -o userspace-ext/libxt_CLEARDF.so userspace-ext/libxt_CLEARDF.c" && ok=1
 		fi
-		if [ "$ok" = 1 ] && [ -f "$CHROOT$SRC/userspace-ext/libxt_CLEARDF.so" ]; then
-			cp "$CHROOT$SRC/userspace-ext/libxt_CLEARDF.so" "$BUILD_DIR/"
+		if [ "$ok" = 1 ] && [ -f "$BROOT$SRC/userspace-ext/libxt_CLEARDF.so" ]; then
+			cp "$BROOT$SRC/userspace-ext/libxt_CLEARDF.so" "$BUILD_DIR/"
 			built="$built extension"
 		else
 			failed=1 broken="$broken extension"
@@ -100,7 +120,7 @@ do_build() {
 		[ -f "$c" ] || continue
 		n=$(basename "$c" .c)
 		# shellcheck disable=SC2086 # flags are words
-		if step "tool $n" gcc $TOOL_CFLAGS -o "$OUT/tools/$n" "$SRC/tests/tools/$n.c"; then
+		if step "tool $n" "$CC_TOOLS" $TOOL_CFLAGS -o "$OUT/tools/$n" "$SRC/tests/tools/$n.c"; then
 			ntools=$((ntools + 1))
 		else
 			failed=1 broken="$broken $n"
@@ -108,7 +128,7 @@ do_build() {
 	done
 	if [ "$ntools" -gt 0 ]; then
 		mkdir -p "$BUILD_DIR/tools"
-		cp "$CHROOT$OUT"/tools/* "$BUILD_DIR/tools/"
+		cp "$BROOT$OUT"/tools/* "$BUILD_DIR/tools/"
 	fi
 	# BPF programs: bytecode, the same for every row, so the host's clang
 	# builds them (make deps installs it); the rows' roots have none.
@@ -163,7 +183,8 @@ do_build() {
 		grep -E 'error|Error|FAILED' "$LOG" | head -n 40 >&2 || true
 		log "build FAILED (log: $LOG)"
 	fi
-	log "$ROW ($ABI, gcc $CHROOT_GCC): built:${built:- nothing}${skipped:+; skipped:$skipped}${broken:+; FAILED:$broken}; warnings in our code: $ours (all warnings in log: $total); $(elapsed "$t0") s"
+	[ "$FOREIGN" = 0 ] || rm -rf "$SRC" "$OUT"
+	log "$ROW ($ABI, ${CROSS}gcc $CHROOT_GCC): built:${built:- nothing}${skipped:+; skipped:$skipped}${broken:+; FAILED:$broken}; warnings in our code: $ours (all warnings in log: $total); $(elapsed "$t0") s"
 	[ "$failed" = 0 ] && [ "$ours" = 0 ]
 }
 

@@ -23,6 +23,7 @@ elapsed() { awk -v a="$1" -v b="$(now_s)" 'BEGIN { printf "%.1f", b - a }'; }
 # USER_SUITE gives the chroot (compiler, libxtables, guest userspace);
 # KERNEL_SUITE gives the kernel headers and image.
 resolve_row() {
+	DEB_ARCH=amd64
 	case "${1:-}" in
 	bullseye | 5.10)
 		ROW=bullseye USER_SUITE=bullseye KERNEL_SUITE=bullseye ;;
@@ -34,13 +35,22 @@ resolve_row() {
 		ROW=trixie USER_SUITE=trixie KERNEL_SUITE=trixie ;;
 	sid | unstable | 7.2 | 7)
 		ROW=sid USER_SUITE=sid KERNEL_SUITE=sid ;;
+	arm64 | aarch64)
+		ROW=arm64 USER_SUITE=bookworm KERNEL_SUITE=bookworm DEB_ARCH=arm64 ;;
+	armhf | arm)
+		ROW=armhf USER_SUITE=bookworm KERNEL_SUITE=bookworm DEB_ARCH=armhf ;;
+	mips64el | mips)
+		ROW=mips64el USER_SUITE=bookworm KERNEL_SUITE=bookworm DEB_ARCH=mips64el ;;
+	s390x | s390)
+		ROW=s390x USER_SUITE=bookworm KERNEL_SUITE=bookworm DEB_ARCH=s390x ;;
 	debug | kasan)
 		# tests/harness/debug-kernel.sh's 6.1 (KASAN, UBSAN, KFENCE,
 		# lockdep, kmemleak) under the bookworm row's userspace
 		ROW=debug USER_SUITE=bookworm KERNEL_SUITE=debug ;;
 	*)
-		die "unknown row '$1' (rows: bullseye bookworm bookworm-backports trixie sid debug; aliases: 5.10 6.1 6.12-deb12 6.12 7.2 kasan)" ;;
+		die "unknown row '$1' (rows: bullseye bookworm bookworm-backports trixie sid arm64 armhf mips64el s390x debug; aliases: 5.10 6.1 6.12-deb12 6.12 7.2 aarch64 arm mips s390 kasan)" ;;
 	esac
+	resolve_arch
 	ROW_CACHE=$CACHE_ROOT/$ROW
 	CHROOT=$ROW_CACHE/chroot
 	# The lock that guards CHROOT (build.sh copies the tree into it).
@@ -55,6 +65,45 @@ resolve_row() {
 	fi
 	KERNEL_DIR=$ROW_CACHE/kernel
 	BUILD_DIR=$TREE/build/$ROW
+}
+
+# resolve_arch: what differs between the rows' architectures (DEB_ARCH).
+# FOREIGN=1 for a row whose guest is not amd64: its root is a foreign
+# minbase (mmdebstrap --arch, run through qemu-user-static), and the module,
+# the extension and the tools are cross-built on the host (build.sh).
+#   FLAVOUR      Debian's kernel flavour (linux-image-ABI-FLAVOUR)
+#   KARCH        the kernel's ARCH= for kbuild
+#   CROSS        CROSS_COMPILE= prefix (the host's gcc-<triplet> package)
+#   TRIPLET      the multiarch directory (/usr/lib/TRIPLET)
+#   QEMU         qemu-system binary and machine options
+#   CONSOLE_DEV  the serial console the kernel writes to
+#   WORD_BITS, BYTE_ORDER  for the matrix table
+resolve_arch() {
+	FOREIGN=1 QEMU_SMP=${CLEARDF_SMP:-2} QEMU_MEM=${CLEARDF_MEM:-2048}
+	case "$DEB_ARCH" in
+	amd64)
+		FOREIGN=0 FLAVOUR=amd64 KARCH=x86 CROSS="" TRIPLET=x86_64-linux-gnu
+		QEMU=(qemu-system-x86_64) CONSOLE_DEV=ttyS0 WORD_BITS=64 BYTE_ORDER=little ;;
+	arm64)
+		FLAVOUR=arm64 KARCH=arm64 CROSS=aarch64-linux-gnu- TRIPLET=aarch64-linux-gnu
+		QEMU=(qemu-system-aarch64 -M virt -cpu "max,pauth-impdef=on") CONSOLE_DEV=ttyAMA0
+		WORD_BITS=64 BYTE_ORDER=little ;;
+	armhf)
+		# armmp (not -lpae): at most 3 GiB of lowmem+highmem; 1 GiB is plenty
+		FLAVOUR=armmp KARCH=arm CROSS=arm-linux-gnueabihf- TRIPLET=arm-linux-gnueabihf
+		QEMU=(qemu-system-arm -M "virt,highmem=off" -cpu cortex-a15) CONSOLE_DEV=ttyAMA0
+		QEMU_MEM=${CLEARDF_MEM:-1024} WORD_BITS=32 BYTE_ORDER=little ;;
+	mips64el)
+		# Malta: one CPU (the 5kc-malta kernel is not SMP), at most 2 GiB
+		FLAVOUR=5kc-malta KARCH=mips CROSS=mips64el-linux-gnuabi64- TRIPLET=mips64el-linux-gnuabi64
+		QEMU=(qemu-system-mips64el -M malta -cpu 5KEc) CONSOLE_DEV=ttyS0
+		QEMU_SMP=1 QEMU_MEM=${CLEARDF_MEM:-1024} WORD_BITS=64 BYTE_ORDER=little ;;
+	s390x)
+		FLAVOUR=s390x KARCH=s390 CROSS=s390x-linux-gnu- TRIPLET=s390x-linux-gnu
+		QEMU=(qemu-system-s390x -M s390-ccw-virtio) CONSOLE_DEV=ttysclp0
+		WORD_BITS=64 BYTE_ORDER=big ;;
+	*) die "unknown architecture $DEB_ARCH" ;;
+	esac
 }
 
 # archive_uri: the Debian archive this machine's apt uses, read from its own

@@ -17,6 +17,14 @@ pkgs=(
 	clang linux-libc-dev			# tests/tools/bpf (BPF bytecode; uapi linux/bpf.h)
 	linux-source-6.1 flex bison bc		# the debug row's kernel (debug-kernel.sh)
 	libelf-dev libssl-dev
+	# the other architectures' rows (arm64, armhf, mips64el, s390x):
+	# cross compilers, their guests, mmdebstrap --arch through qemu-user
+	gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf
+	gcc-mips64el-linux-gnuabi64 gcc-s390x-linux-gnu
+	libc6-dev-arm64-cross libc6-dev-armhf-cross
+	libc6-dev-mips64el-cross libc6-dev-s390x-cross
+	qemu-system-arm qemu-system-mips qemu-system-misc
+	qemu-user-static binfmt-support arch-test
 )
 [ "${CLEARDF_DEPS_EXTRA:-}" ] && read -r -a extra <<<"$CLEARDF_DEPS_EXTRA" && pkgs+=("${extra[@]}")
 

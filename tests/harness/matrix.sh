@@ -3,14 +3,16 @@
 # matrix.sh [ROW...] [-- boot.sh options and filters]
 #
 # `make check-matrix`: check.sh for every row of the matrix (or the rows
-# given), then a table: row, kernel, compiler, build warnings, tests
-# passed/failed/skipped, time. Exit status 1 if any row failed to prepare,
-# build or pass.
+# given), then a table: row, architecture, word size, byte order, kernel,
+# compiler, build warnings, tests passed/failed/skipped, time. Exit status
+# 1 if any row failed to prepare, build or pass.
 #
 # Which suite a row runs: the full suite on the rows in CLEARDF_FULL_ROWS
-# (default: bookworm, the release routers run; `all` for every row, which is
-# `make check-all`), the core tests (`# suite: core`, filter @core) on the
-# others. Filters after `--` replace both.
+# (default: none; `all` for every row, which is `make check-all`), the core
+# tests (`# suite: core`, filter @core) on the others. CI runs the core
+# tests on all nine rows: the four whole foreign machines under TCG leave
+# no room in its 75 minutes for the full suite on any row as well.
+# Filters after `--` replace both.
 #
 # CLEARDF_JOBS=N runs N rows at once (default 2). On a 2-core machine
 # bookworm's suite took 491 s alone and 670-717 s beside another row: two
@@ -25,7 +27,9 @@ HARNESS_NAME=matrix
 # The body is a function: bash has read all of it before it runs, so an
 # edit of this file during a long run cannot derail the run.
 main() {
-	local ALL_ROWS="bullseye bookworm bookworm-backports trixie sid"
+	# The amd64 kernels, then bookworm's 6.1 on the other architectures
+	# (64- and 32-bit, little- and big-endian): every row in CI.
+	local ALL_ROWS="bullseye bookworm bookworm-backports trixie sid arm64 armhf mips64el s390x"
 	rows=()
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do
 		rows+=("$1")
@@ -34,7 +38,7 @@ main() {
 	[ $# -eq 0 ] || shift
 	[ ${#rows[@]} -gt 0 ] || read -r -a rows <<<"${CLEARDF_ROWS:-$ALL_ROWS}"
 
-	full_rows=" ${CLEARDF_FULL_ROWS:-bookworm} "
+	full_rows=" ${CLEARDF_FULL_ROWS:-} "
 	user_filters=0
 	local skip=0 a
 	for a in "$@"; do
@@ -63,7 +67,19 @@ main() {
 	running=0
 	# an interrupted matrix stops its rows too
 	trap 'trap - INT TERM; kill $(jobs -p) 2>/dev/null; exit 130' INT TERM
-	for r in "${rows[@]}"; do
+	# Start the slow rows first (a whole foreign machine under TCG takes
+	# two to three times an amd64 row): the last row to end is then a
+	# short one, and both job slots stay busy to the end.
+	local order=() r2
+	for r2 in "${rows[@]}"; do
+		resolve_row "$r2"
+		[ "$FOREIGN" = 1 ] && order+=("$r2")
+	done
+	for r2 in "${rows[@]}"; do
+		resolve_row "$r2"
+		[ "$FOREIGN" = 1 ] || order+=("$r2")
+	done
+	for r in "${order[@]}"; do
 		resolve_row "$r"
 		read -r -a sf <<<"$(suite_filter "$ROW")"
 		mkdir -p "$BUILD_DIR"
@@ -117,13 +133,13 @@ main() {
 		else
 			t_failed=$((t_failed + 1))
 		fi
-		lines+=("$(printf '%-19s %-42s %-7s %8s %-6s %6s %6s %7s %7ss  %s' \
-			"$ROW" "$kernel" "$gcc" "$warnings" "$suite" "$passed" "$failed" "$skipped" "$dt" "$verdict")")
+		lines+=("$(printf '%-19s %-8s %4s %-6s %-42s %-7s %8s %-6s %6s %6s %7s %7ss  %s' \
+			"$ROW" "$DEB_ARCH" "$WORD_BITS" "$BYTE_ORDER" "$kernel" "$gcc" "$warnings" "$suite" "$passed" "$failed" "$skipped" "$dt" "$verdict")")
 	done
 
 	{
-		printf '%-19s %-42s %-7s %8s %-6s %6s %6s %7s %8s  %s\n' \
-			row kernel gcc warnings suite passed failed skipped time result
+		printf '%-19s %-8s %4s %-6s %-42s %-7s %8s %-6s %6s %6s %7s %8s  %s\n' \
+			row arch bits endian kernel gcc warnings suite passed failed skipped time result
 		printf '%s\n' "${lines[@]}"
 		echo "total $(elapsed "$t_all") s"
 		echo "matrix: $t_passed passed, $t_failed failed, $t_skipped skipped"
