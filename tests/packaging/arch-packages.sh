@@ -201,6 +201,9 @@ make_pkgroot() {
 # print the extension's help. Prints what it saw; exit status of the check.
 ext_in_root() {
 	local deb=$1 work rc=0
+	# mount would load overlay.ko into the host's kernel: never do that
+	grep -qw overlay /proc/filesystems ||
+		die "the host's kernel has no overlay file system loaded (this script loads no module)"
 	work=$(mktemp -d "${TMPDIR:-/tmp}/cleardf-ext-$ROW.XXXXXX")
 	mkdir -p "$work/root" "$work/upper" "$work/ovl"
 	cp "$deb" "$work/iptables-cleardf.deb"
