@@ -102,7 +102,7 @@ deps:
 check: deps
 	tests/harness/check.sh $(KERNEL)
 
-# CI's matrix: the full suite on bookworm, the core tests on the other rows.
+# CI's matrix: the core tests on all nine rows (make check-all: the full suite).
 check-matrix: deps
 	tests/harness/matrix.sh
 
