@@ -10,8 +10,8 @@
 # Which suite a row runs: the full suite on the rows in CLEARDF_FULL_ROWS
 # (default: none; `all` for every row, which is `make check-all`), the core
 # tests (`# suite: core`, filter @core) on the others. CI runs the core
-# tests on all nine rows: the four whole foreign machines under TCG leave
-# no room in its 75 minutes for the full suite on any row as well.
+# tests on all nine rows: that took 3078 s of .ci/run's 3818 s from an
+# empty cache (2026-12-02), too little room in 75 minutes for a full row.
 # Filters after `--` replace both.
 #
 # CLEARDF_JOBS=N runs N rows at once (default 2). On a 2-core machine
@@ -67,9 +67,10 @@ main() {
 	running=0
 	# an interrupted matrix stops its rows too
 	trap 'trap - INT TERM; kill $(jobs -p) 2>/dev/null; exit 130' INT TERM
-	# Start the slow rows first (a whole foreign machine under TCG takes
-	# two to three times an amd64 row): the last row to end is then a
-	# short one, and both job slots stay busy to the end.
+	# Start the foreign rows first: under load their guest times were
+	# the least predictable (2-4 times an amd64 row's beside other guests,
+	# about the same in a quiet CI run: 455-700 s against 554-753 s), so
+	# a long one never starts last with one job slot idle.
 	local order=() r2
 	for r2 in "${rows[@]}"; do
 		resolve_row "$r2"
