@@ -261,7 +261,7 @@ elif [ -n "${CLEARDF_ICOUNT:-}" ]; then
 	# guest time counts instructions, not the host's time (bench/run.sh)
 	accel+=(-icount "$CLEARDF_ICOUNT")
 fi
-append="console=$CONSOLE_DEV panic=-1 loglevel=5 random.trust_cpu=on"
+append="console=$CONSOLE_DEV panic=-1 loglevel=5 random.trust_cpu=on printk.devkmsg=on"
 # the test filter travels on the kernel command line: cleardf.filter=a,b
 if [ ${#filters[@]} -gt 0 ]; then
 	local IFS=,
@@ -399,7 +399,18 @@ if [ -n "$entry" ]; then
 		problems+=("the entry command exited with status $entry_rc")
 	fi
 else
-	summary=$(grep -a -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$clean" | tail -n 1 || true)
+	# The guest's kernel record first (printed whole, whatever else the
+	# console carries), else its stdout line.
+	record=$(grep -a -o -E 'cleardf-suite: summary: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped; skipped: .*' "$clean" | tail -n 1 || true)
+	skip_names=""
+	if [ -n "$record" ]; then
+		summary=${record#cleardf-suite: summary: }
+		summary=${summary%%;*}
+		skip_names=${record#*; skipped: }
+		[ "$skip_names" != none ] || skip_names=""
+	else
+		summary=$(grep -a -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$clean" | tail -n 1 || true)
+	fi
 	if [ -z "$summary" ]; then
 		[ $fatal = yes ] || problems+=("no summary line from the guest (hang or crash)")
 	else
@@ -414,7 +425,11 @@ else
 			if ! grep -qsE "^skip[[:space:]]+$name([[:space:]]|$)" "$TREE/tests/expect/$ROW" "$TREE/tests/expect/all"; then
 				unexpected="$unexpected $name"
 			fi
-		done < <(sed -n 's/^ok [0-9]* - \([^ ]*\).* # SKIP .*/\1/p' "$clean" | sort -u)
+		done < <({
+			# shellcheck disable=SC2086 # a list of words
+			printf '%s\n' $skip_names
+			sed -n 's/^ok [0-9]* - \([^ ]*\).* # SKIP .*/\1/p' "$clean"
+		} | grep -v '^$' | sort -u)
 		if [ -n "$unexpected" ]; then
 			if [ "${CLEARDF_ALLOW_SKIP:-0}" = 1 ]; then
 				log "skipped (allowed by CLEARDF_ALLOW_SKIP):$unexpected"

@@ -52,7 +52,7 @@ main() {
 
 	table=$TREE/build/matrix.txt
 	mkdir -p "$TREE/build"
-	declare -a lines=()
+	declare -a lines=() why=()
 	bad=0
 	t_all=$(now_s)
 	jobs=${CLEARDF_JOBS:-2}
@@ -126,13 +126,29 @@ main() {
 			skipped=$(sed -n 's/^SKIPPED=//p' "$BUILD_DIR/result.env")
 		fi
 		[ "$rc" = 0 ] && verdict=ok || bad=1
-		# a row without results (prepare or build failed, or no summary)
-		# counts as one failure, so that the total never looks clean
+		# a failed row without a failed test (prepare or build failed, no
+		# summary, a bad kernel log) counts as one failure, so that the
+		# total never looks clean
 		if [[ $passed =~ ^[0-9]+$ && $failed =~ ^[0-9]+$ && $skipped =~ ^[0-9]+$ ]]; then
 			t_passed=$((t_passed + passed)) t_failed=$((t_failed + failed))
 			t_skipped=$((t_skipped + skipped))
+			[ "$rc" = 0 ] || [ "$failed" != 0 ] || t_failed=$((t_failed + 1))
 		else
 			t_failed=$((t_failed + 1))
+		fi
+		if [ "$rc" != 0 ]; then
+			# why, under the table: CI shows only the end of the output
+			why+=("$ROW: the end of build/$ROW/check.log:")
+			if [ -r "$BUILD_DIR/check.log" ]; then
+				mapfile -t -O "${#why[@]}" why < <(tail -n 8 "$BUILD_DIR/check.log" | cut -c1-300 | sed 's/^/    /')
+			fi
+			if [ -r "$BUILD_DIR/console.txt" ] && [ "$BUILD_DIR/console.txt" -nt "$BUILD_DIR/build.env" ]; then
+				why+=("$ROW: its guest's console (build/$ROW/console.txt): the failed runs, the last lines:")
+				mapfile -t -O "${#why[@]}" why < <({
+					grep -a -E '^not ok ' "$BUILD_DIR/console.txt" | head -n 6
+					tail -n 4 "$BUILD_DIR/console.txt"
+				} | cut -c1-300 | sed 's/^/    /')
+			fi
 		fi
 		lines+=("$(printf '%-19s %-8s %4s %-6s %-42s %-7s %8s %-6s %6s %6s %7s %7ss  %s' \
 			"$ROW" "$DEB_ARCH" "$WORD_BITS" "$BYTE_ORDER" "$kernel" "$gcc" "$warnings" "$suite" "$passed" "$failed" "$skipped" "$dt" "$verdict")")
@@ -142,6 +158,7 @@ main() {
 		printf '%-19s %-8s %4s %-6s %-42s %-7s %8s %-6s %6s %6s %7s %8s  %s\n' \
 			row arch bits endian kernel gcc warnings suite passed failed skipped time result
 		printf '%s\n' "${lines[@]}"
+		[ ${#why[@]} = 0 ] || printf '%s\n' "${why[@]}"
 		echo "total $(elapsed "$t_all") s"
 		echo "matrix: $t_passed passed, $t_failed failed, $t_skipped skipped"
 	} | tee "$table"
