@@ -7,7 +7,7 @@
 #   xt_CLEARDF.ko     make -C /usr/src/linux-headers-ABI M=... W=1 modules
 #   libxt_CLEARDF.so  make extension (or plain gcc if the Makefile lacks it)
 #   tests/tools/*.c   gcc -Wall -Wextra, linked against the row's libc
-#   tests/tools/bpf/*.c  the host's clang -target bpf (bytecode, any row)
+#   tests/tools/bpf/*.c  the host's clang -target bpfel/bpfeb (the row's byte order)
 # Products and build.log go to build/<row>/. Prints the number of compiler
 # warnings in our code and fails on any, or on a failed build step.
 # A part whose source does not exist yet is skipped with a message.
@@ -130,18 +130,21 @@ do_build() {
 		mkdir -p "$BUILD_DIR/tools"
 		cp "$BROOT$OUT"/tools/* "$BUILD_DIR/tools/"
 	fi
-	# BPF programs: bytecode, the same for every row, so the host's clang
-	# builds them (make deps installs it); the rows' roots have none.
+	# BPF programs: bytecode, the same for every row of one byte order
+	# (-target bpf is the host's: a big-endian kernel refuses a
+	# little-endian object, seen on s390x), so the host's clang builds them
+	# (make deps installs it); the rows' roots have none.
 	# The Linux uapi headers (linux/bpf.h, ...) are the host's
 	# (linux-libc-dev); their asm/ directory is under the multiarch path,
 	# which clang does not search for -target bpf.
-	local bpf_inc
+	local bpf_inc bpf_target=bpfel
+	[ "$BYTE_ORDER" = little ] || bpf_target=bpfeb
 	bpf_inc=/usr/include/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 	for c in "$TREE"/tests/tools/bpf/*.c; do
 		[ -f "$c" ] || continue
 		n=$(basename "$c" .c)
 		mkdir -p "$BUILD_DIR/tools"
-		echo "==== bpf $n: clang -O2 -Wall -Wextra -target bpf" >>"$LOG"
+		echo "==== bpf $n: clang -O2 -Wall -Wextra -target $bpf_target" >>"$LOG"
 		if ! command -v clang >/dev/null; then
 			echo "==== bpf $n: FAILED: clang is not installed on the host (make deps installs it)" >>"$LOG"
 			log "cannot build tests/tools/bpf/$n.c: clang is not installed on the host (make deps, or apt-get install clang)"
@@ -149,7 +152,7 @@ do_build() {
 			continue
 		fi
 		# relative source path: its warnings match the pattern below
-		if (cd "$TREE" && clang -O2 -Wall -Wextra -target bpf -I"$bpf_inc" -c \
+		if (cd "$TREE" && clang -O2 -Wall -Wextra -target "$bpf_target" -I"$bpf_inc" -c \
 			-o "$BUILD_DIR/tools/$n.o" "tests/tools/bpf/$n.c") >>"$LOG" 2>&1; then
 			echo "==== bpf $n: ok" >>"$LOG"
 			ntools=$((ntools + 1))

@@ -33,8 +33,12 @@ static __u32 (*bpf_get_prandom_u32)(void) = (void *)BPF_FUNC_get_prandom_u32;
 static long (*bpf_l3_csum_replace)(struct __sk_buff *skb, __u32 offset, __u64 from,
 				   __u64 to, __u64 flags) = (void *)BPF_FUNC_l3_csum_replace;
 
-/* the BPF target is little-endian here (bpfel, as the hosts we build on) */
+/* a network-order constant: build.sh builds bpfel or bpfeb, the row's order */
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define BE16(x) ((__u16)(x))
+#else
 #define BE16(x) ((__u16)((((x) & 0xff) << 8) | (((x) >> 8) & 0xff)))
+#endif
 #define IP_DF_BE	BE16(0x4000)
 #define IP_MF_OFF_BE	BE16(0x3fff)	/* MF and fragment offset */
 
@@ -55,8 +59,13 @@ static __attribute__((always_inline)) int clear_df(struct __sk_buff *skb, int fr
 	struct iphdr *iph = data + sizeof(*eth);
 	union id_frag old, new;
 
-	/* at tc (ingress and egress) data starts at the Ethernet header */
-	if ((void *)(iph + 1) > end || eth->h_proto != BE16(ETH_P_IP) || iph->version != 4)
+	/*
+	 * At tc (ingress and egress) data starts at the Ethernet header. The
+	 * version is read from the first byte, not iph->version: that bitfield
+	 * follows the host's asm/byteorder.h (x86: little), not the target's.
+	 */
+	if ((void *)(iph + 1) > end || eth->h_proto != BE16(ETH_P_IP) ||
+	    (*(__u8 *)iph >> 4) != 4)
 		return TC_ACT_OK;
 	old.id = iph->id;
 	old.frag_off = iph->frag_off;
