@@ -90,6 +90,7 @@ struct pkt {
 	unsigned int segs;	/* GSO segments, 1 for a plain packet */
 	unsigned int mss;
 	unsigned long seq;
+	struct timespec sent_at;	/* before its sendto(): no ID drawn yet */
 };
 
 static uint64_t rng;
@@ -493,7 +494,12 @@ static void check(struct oracle *o, const struct pkt *p, const uint8_t *g,
 			 * The counter moves by the previous packet's segments,
 			 * plus a random step below the jiffies since the
 			 * bucket's last use (at most 1000 a second), plus what
-			 * else drew from the bucket (little here).
+			 * else drew from the bucket (little here). The time
+			 * between the two draws is at most from the previous
+			 * packet's send to this check: a batch is sent, then
+			 * read, so the time between the two checks can be
+			 * shorter (seen on the debug kernel, where a batch
+			 * takes tenths of a second to send).
 			 */
 			double s = (double)(now.tv_sec - o->last_at[proto].tv_sec) +
 				   (now.tv_nsec - o->last_at[proto].tv_nsec) / 1e9;
@@ -506,14 +512,14 @@ static void check(struct oracle *o, const struct pkt *p, const uint8_t *g,
 				return;
 			if (max < 65536 && (d < o->last_segs[proto] || d > max))
 				violation(o, p, g, glen,
-					  "ID not fresh: %u after %u (protocol %u, %.1f s before): not %u..%lu ahead",
+					  "ID not fresh: %u after %u (protocol %u, sent %.1f s before this check): not %u..%lu ahead",
 					  gid, o->last_id[proto], proto, s,
 					  o->last_segs[proto], max);
 		}
 		o->have_last[proto] = 1;
 		o->last_id[proto] = gid;
 		o->last_segs[proto] = p->segs;
-		o->last_at[proto] = now;
+		o->last_at[proto] = p->sent_at;
 	} else if (gid != sid && !(o->out_mode && sid == 0)) {
 		/* with -m out, the kernel may give an ID of 0 a value first */
 		violation(o, p, g, glen, "ID changed: %u sent, %u after the rule",
@@ -676,6 +682,7 @@ int main(int argc, char **argv)
 			struct pkt *p = &batch[n];
 
 			gen(p, seq++, t.out_mode, gso_permille, &src, &dst);
+			clock_gettime(CLOCK_MONOTONIC, &p->sent_at);
 			if (send_pkt(&t, p) < 0) {
 				fprintf(stderr, "ipfuzz: send of packet %lu (%u bytes): %s\n",
 					p->seq, p->len, strerror(errno));
