@@ -125,10 +125,11 @@ main() {
 	t_passed=0 t_failed=0 t_skipped=0
 	for r in "${rows[@]}"; do
 		resolve_row "$r"
-		rc=1 dt="?"
+		rc=1 dt="?" again=no
 		if [ -r "$BUILD_DIR/matrix.env" ]; then
 			rc=$(sed -n 's/^RC=//p' "$BUILD_DIR/matrix.env")
 			dt=$(sed -n 's/^TIME=//p' "$BUILD_DIR/matrix.env")
+			again=$(sed -n 's/^AGAIN=//p' "$BUILD_DIR/matrix.env")
 		fi
 		kernel="?" gcc="?" warnings="?" passed="-" failed="-" skipped="-" verdict=FAIL
 		suite=$(row_suite "$ROW")
@@ -146,6 +147,7 @@ main() {
 			skipped=$(sed -n 's/^SKIPPED=//p' "$BUILD_DIR/result.env")
 		fi
 		[ "$rc" = 0 ] && verdict=ok || bad=1
+		[ "$again" != yes ] || verdict="$verdict (ran twice: the first run's summary was lost)"
 		# a failed row without a failed test (prepare or build failed, no
 		# summary, a bad kernel log) counts as one failure, so that the
 		# total never looks clean
@@ -165,7 +167,7 @@ main() {
 			if [ -r "$BUILD_DIR/console.txt" ] && [ "$BUILD_DIR/console.txt" -nt "$BUILD_DIR/build.env" ]; then
 				why+=("$ROW: its guest's console (build/$ROW/console.txt): the failed runs, the last lines:")
 				mapfile -t -O "${#why[@]}" why < <({
-					grep -a -E '^not ok ' "$BUILD_DIR/console.txt" | head -n 6
+					grep -a -E '^not ok ' "$BUILD_DIR/console.txt" | head -n 6 || true
 					tail -n 4 "$BUILD_DIR/console.txt"
 				} | cut -c1-300 | sed 's/^/    /')
 			fi
@@ -209,7 +211,20 @@ run_row() {
 	shift 2
 	t0=$(now_s)
 	"$HARNESS_DIR/check.sh" "$row" --quiet "$@" || rc=$?
-	printf 'RC=%s\nTIME=%s\n' "$rc" "$(elapsed "$t0")" >"$dir/matrix.env"
+	# A guest whose summary never came, with a clean kernel log and no
+	# hang (boot.sh: LOST_SUMMARY), runs once more; the table says so and
+	# the first console is kept. A failed test, a kernel report or a
+	# timeout never does.
+	local again=no
+	if [ "$rc" != 0 ] && [ "$dir/result.env" -nt "$dir/build.env" ] &&
+		grep -qx 'LOST_SUMMARY=yes' "$dir/result.env"; then
+		again=yes
+		cp "$dir/console.txt" "$dir/console.txt.lost-summary" 2>/dev/null || true
+		log "$row: no summary came from the guest, and its kernel reported nothing: running the row once more (the first console: build/$row/console.txt.lost-summary)"
+		rc=0
+		"$HARNESS_DIR/check.sh" "$row" --quiet "$@" || rc=$?
+	fi
+	printf 'RC=%s\nTIME=%s\nAGAIN=%s\n' "$rc" "$(elapsed "$t0")" "$again" >"$dir/matrix.env"
 }
 
 # reap_one: wait for a background row to end and print its output.
