@@ -184,21 +184,8 @@ cleanup() {
 trap cleanup EXIT
 
 # ---- 1. build -----------------------------------------------------------
-# build_debs DIR: dpkg-buildpackage in DIR/src; the .debs land in DIR.
-build_debs() {
-	local dir=$1 t0=$SECONDS
-	if (cd "$dir/src" && dpkg-buildpackage -us -uc -b) >"$dir/build.log" 2>&1; then
-		say "dpkg-buildpackage: $((SECONDS - t0)) s (log: ${dir#"$TREE"/}/build.log)"
-	else
-		tail -n 40 "$dir/build.log" >&2
-		die "dpkg-buildpackage failed (log: $dir/build.log)"
-	fi
-}
 rm -rf "$OUT"/*.deb "$OUT"/*.changes "$OUT"/*.buildinfo "$OUT/upgrade"
-copy_tree "$OUT/src"
-tests_dir=$OUT/src/tests/packaging
-"$tests_dir/check-version.sh" "$OUT/src" || die "versions disagree (above)"
-build_debs "$OUT"
+"$TREE/tests/packaging/build-debs.sh" "$OUT" || die "building the packages failed (above)"
 DKMS_DEB=$(ls "$OUT"/cleardf-dkms_"$VERSION"-*_all.deb)
 EXT_DEB=$(ls "$OUT"/iptables-cleardf_"$VERSION"-*_"$(dpkg --print-architecture)".deb)
 CHANGES=$(ls "$OUT"/cleardf_"$VERSION"-*_"$(dpkg --print-architecture)".changes)
@@ -347,24 +334,7 @@ done
 if [ $upgrade = 1 ]; then
 	V2=$VERSION+upgradetest1
 	echo "---- upgrade to $V2 (a second build of this tree with a higher version)"
-	mkdir -p "$OUT/upgrade"
-	copy_tree "$OUT/upgrade/src"
-	(
-		cd "$OUT/upgrade/src"
-		echo "$V2" >VERSION
-		sed -i "s/^PACKAGE_VERSION=.*/PACKAGE_VERSION=\"$V2\"/" dkms.conf
-		{
-			echo "cleardf ($V2-1) unstable; urgency=medium"
-			echo
-			echo "  * Upgrade test build (tests/packaging/test-debs.sh)."
-			echo
-			echo " -- test-debs <root@localhost>  $(date -R)"
-			echo
-			cat debian/changelog
-		} >debian/changelog.new
-		mv debian/changelog.new debian/changelog
-	)
-	build_debs "$OUT/upgrade"
+	"$TREE/tests/packaging/build-debs.sh" "$OUT/upgrade" "$V2" || die "building the $V2 packages failed (above)"
 	if apt-get "${APT_OPTS[@]}" install -y --no-install-recommends \
 		"$OUT"/upgrade/cleardf-dkms_"$V2"-1_all.deb \
 		"$OUT"/upgrade/iptables-cleardf_"$V2"-1_*.deb >"$OUT/upgrade.log" 2>&1; then
