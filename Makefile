@@ -11,6 +11,9 @@
 #   make check-matrix     CI's matrix: the core tests (# suite: core) on all
 #                         nine rows (five amd64 kernels, four architectures)
 #   make check-all        the full suite on every row
+#   make check-router     a router's life in a guest that boots Debian with
+#                         systemd: boot, reboot, kernel upgrade, package
+#                         upgrade, removal (tests/router/run.sh)
 #   make mutants          prove the tests can fail: tests/mutants/*.patch, each
 #                         a bug in the module, must each fail a test (KERNEL=)
 #   make bench            performance and ID-quality measurements
@@ -109,6 +112,11 @@ check-matrix: deps
 # Every row, the full suite.
 check-all: deps
 	CLEARDF_FULL_ROWS=all tests/harness/matrix.sh
+
+# The packages on a Debian router with systemd, over five boots.
+.PHONY: check-router
+check-router: deps
+	tests/router/run.sh
 
 mutants: deps
 	tests/harness/mutants.sh --row $(KERNEL)

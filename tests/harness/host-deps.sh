@@ -17,6 +17,7 @@ pkgs=(
 	clang linux-libc-dev			# tests/tools/bpf (BPF bytecode; uapi linux/bpf.h)
 	linux-source-6.1 flex bison bc		# the debug row's kernel (debug-kernel.sh)
 	libelf-dev libssl-dev
+	dpkg-dev debhelper dh-dkms e2fsprogs	# the router test: its .debs, mke2fs -d, debugfs
 	# the other architectures' rows (arm64, armhf, mips64el, s390x):
 	# cross compilers, their guests, mmdebstrap --arch through qemu-user
 	gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf

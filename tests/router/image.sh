@@ -25,7 +25,7 @@ HARNESS_NAME=router-image
 ROUTER_CACHE=$CACHE_ROOT/router
 ROOTFS=$ROUTER_CACHE/rootfs
 UPGRADE=$ROUTER_CACHE/kernel-upgrade
-RECIPE=1
+RECIPE=2
 PKGS="systemd systemd-sysv udev dbus kmod procps iproute2 iputils-ping tcpdump
 iptables iptables-persistent netfilter-persistent initramfs-tools zstd
 linux-image-amd64 linux-headers-amd64 dkms gcc make libc6-dev openssl"
@@ -101,9 +101,9 @@ build_rootfs() {
 		#!/bin/sh
 		# The test's files come on the second disk, a tar archive.
 		step=$(sed -n 's/.*cleardf\.step=\([^ ]*\).*/\1/p' /proc/cmdline)
-		rm -rf /run/cleardf && mkdir -p /run/cleardf
-		tar -xf /dev/vdb -C /run/cleardf || { echo "cleardf-router: no test payload on /dev/vdb" >/dev/ttyS1; exit 1; }
-		exec /run/cleardf/tests/router/guest/step.sh "$step" >/dev/ttyS1 2>&1
+		rm -rf /var/lib/cleardf-test && mkdir -p /var/lib/cleardf-test
+		tar -xf /dev/vdb -C /var/lib/cleardf-test || { echo "cleardf-router: no test payload on /dev/vdb" >/dev/ttyS1; exit 1; }
+		exec bash /var/lib/cleardf-test/tests/router/guest/step.sh "$step" >/dev/ttyS1 2>&1
 	EOF
 	chmod 0755 "$new/usr/local/sbin/cleardf-router-step"
 	mkdir -p "$new/etc/systemd/system/multi-user.target.wants"
