@@ -48,6 +48,7 @@ build_rootfs() {
 	log "mmdebstrap bookworm (systemd, the 6.1 kernel and headers, dkms, iptables-persistent) from $URI"
 	# iptables-persistent's postinst would run iptables-save in the chroot
 	# (that is: against this machine's kernel) if autosave were on.
+	# shellcheck disable=SC2016 # the hooks are expanded by mmdebstrap's shell
 	mmdebstrap --variant=minbase --mode=root \
 		--aptopt='Acquire::Check-Valid-Until "false"' \
 		--aptopt='APT::Install-Recommends "false"' \
@@ -115,7 +116,7 @@ build_rootfs() {
 	mv "$new" "$ROOTFS"
 	mv "$upg" "$UPGRADE"
 	printf '%s\n' "$KEY" >"$ROUTER_CACHE/stamp"
-	log "rootfs ready in $(elapsed "$t0") s: $(du -sh "$ROOTFS" | cut -f1), kernel $(ls "$ROOTFS"/boot | sed -n 's/^vmlinuz-//p' | tr '\n' ' ')upgrade: $(ls "$UPGRADE" | wc -l) packages, $(du -sh "$UPGRADE" | cut -f1)"
+	log "rootfs ready in $(elapsed "$t0") s: $(du -sh "$ROOTFS" | cut -f1), kernel $(find "$ROOTFS/boot" -name 'vmlinuz-*' -printf '%f ' | sed 's/vmlinuz-//g')upgrade: $(find "$UPGRADE" -name '*.deb' | wc -l) packages, $(du -sh "$UPGRADE" | cut -f1)"
 }
 
 do_image() {
