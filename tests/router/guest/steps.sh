@@ -259,7 +259,7 @@ upgraded)
 	assert_match "WARNING: removing (cleardf-dkms|iptables-cleardf) while CLEARDF is in use" "$LAST_OUT" "the removal's warning"
 	assert_match "running ruleset uses CLEARDF: it keeps working until the next boot" "$LAST_OUT" "the warning about the running rule"
 	assert_match "^  $RULES:$line \\(table mangle\\): $RULE\$" "$LAST_OUT" "the warning names the rule, its file and line"
-	assert_match "firewall comes up empty" "$LAST_OUT" "the warning says what the next boot does"
+	assert_match "no rule of that table, nor of any table after it" "$LAST_OUT" "the warning says what the next boot does"
 	check "the removal warns: names $RULES:$line and the rule, says what the next boot does"
 	assert_eq "" "$(dkms status -m cleardf 2>/dev/null)" "DKMS's cleardf after the purge"
 	assert_eq "" "$(find /usr/src /lib/modules /usr/lib/x86_64-linux-gnu/xtables -name '*cleardf*' -o -name '*CLEARDF*' 2>/dev/null)" "cleardf's files after the purge"
