@@ -253,7 +253,7 @@ for step in "${STEPS[@]}"; do
 		log "boot $n: no output from the step; the console's end:"
 		tail -n 30 "$console" | sed 's/^/    /' >&2
 	fi
-	extra=$(sed -n 's/^# ROUTER-TIME \([a-z-]*\) \([0-9]*\)$/\1 \2 s/p' "$steplog" | paste -sd, - | sed 's/,/, /g')
+	extra=$(tr -d '\r' <"$steplog" | sed -n 's/^# ROUTER-TIME \([a-z-]*\) \([0-9]*\)$/\1 \2 s/p' | paste -sd, - | sed 's/,/, /g')
 	TABLE+=("$(printf '| %d %s | %s | %s | %s s | %s s | %s s | %s |' "$n" "$step" "$k" "$res" \
 		"${up0:-?}" "$(awk -v a="${up0:-0}" -v b="${up1:-0}" 'BEGIN { if (b > 0) printf "%.0f", b - a; else print "?" }')" \
 		"$wall" "${extra:--}")")
