@@ -38,7 +38,7 @@ STEP=${1:?usage: steps.sh STEP}
 RULE='-A PREROUTING -i br0 -j CLEARDF'
 FILTER_RULE='-A INPUT -p tcp -m tcp --dport 23 -j DROP'
 RULES=/etc/iptables/rules.v4
-ART_TUN=gretap ART_TDEV=gt0 ART_PLACEMENT=rules.v4
+ART_TUN=gretap # (art_warmup names it)
 NCHECK=0
 
 # check DESC: one passed check, in the log (the asserts of lib.sh end the
