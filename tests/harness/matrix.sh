@@ -165,11 +165,15 @@ main() {
 				mapfile -t -O "${#why[@]}" why < <(tail -n 8 "$BUILD_DIR/check.log" | cut -c1-300 | sed 's/^/    /')
 			fi
 			if [ -r "$BUILD_DIR/console.txt" ] && [ "$BUILD_DIR/console.txt" -nt "$BUILD_DIR/build.env" ]; then
-				why+=("$ROW: its guest's console (build/$ROW/console.txt): the failed runs, the last lines:")
+				why+=("$ROW: its guest's console (build/$ROW/console.txt): the failed runs and why, the last lines:")
+				# a failed run's output follows its "not ok" line, indented
+				# with "#   ": its FAIL lines and what the harness added
+				# (timeouts, kernel reports, namespaces left behind) say why
 				mapfile -t -O "${#why[@]}" why < <({
-					grep -a -E '^not ok ' "$BUILD_DIR/console.txt" | head -n 6 || true
+					grep -a -E '^not ok |^# timed out' "$BUILD_DIR/console.txt" | head -n 6 || true
+					grep -a -B 3 -E '^#   (FAIL|run-suite|\[)' "$BUILD_DIR/console.txt" | head -n 24 || true
 					tail -n 4 "$BUILD_DIR/console.txt"
-				} | cut -c1-300 | sed 's/^/    /')
+				} | cut -c1-400 | sed 's/^/    /')
 			fi
 		fi
 		lines+=("$(printf '%-19s %-8s %4s %-6s %-42s %-7s %8s %-6s %6s %6s %7s %7ss  %s' \

@@ -175,6 +175,13 @@ captured_transfer() {
 	capture_start "$R" r-m "$TMPD/$name-in.pcap" -s 96 -B 16384 tcp and src host "$A_IP"
 	capture_start "$R" r-s "$TMPD/$name-r.pcap" -s 96 -B 16384 tcp and src host "$A_IP"
 	transfer "$port" $((MB << 20)) 60
+	# B has everything; A may still be retransmitting (a late ACK under
+	# load): only when its socket has nothing left to send do both
+	# captures hold the same packets
+	local busy
+	if [ "$XFER_RC" = 0 ] && ! busy=$(tcp_drained "$A" "$B_IP" "$port" 30); then
+		info "A's socket to port $port still had data to send 30 s after the transfer: $busy"
+	fi
 	capture_stop "$TMPD/$name-in.pcap"
 	capture_stop "$TMPD/$name-r.pcap"
 	info "t=${SECONDS}s: $name transfer done, captures stopped"
