@@ -39,6 +39,31 @@ ART_TUN=""	# tunnel type of the current topology
 ART_TDEV=""	# its device name in rA and rB
 ART_L2=1	# 1: bridged LAN, 0: routed LAN
 ART_RULE_IN=br0	# -i of the PREROUTING placement
+ART_RA_HOST=0	# 1: this system itself is rA (set before art_topology)
+
+# art_ip R ARGS...: `ip ARGS` in router R's namespace, or here when this
+# system plays rA (tests/router: the booted router is rA, and its own
+# files must configure it, so it cannot live in a namespace).
+art_ip() {
+	local r=$1
+	shift
+	if [ "$r" = rA ] && [ "$ART_RA_HOST" = 1 ]; then
+		ip "$@"
+	else
+		ip -n "$r" "$@"
+	fi
+}
+
+# art_nsx R CMD...: CMD in R's namespace, or here when this system is rA.
+art_nsx() {
+	local r=$1
+	shift
+	if [ "$r" = rA ] && [ "$ART_RA_HOST" = 1 ]; then
+		"$@"
+	else
+		nsx "$r" "$@"
+	fi
+}
 
 # art_row: the matrix row this guest runs (bookworm, trixie, ...).
 art_row() {
@@ -74,31 +99,42 @@ art_bridge_nf() {
 	local k=net.bridge.bridge-nf-call-iptables before
 	before=$(sysctl -n $k)
 	nsx rB sysctl -q -w $k=1
-	nsx rA sysctl -q -w $k=0
+	art_nsx rA sysctl -q -w $k=0
 	if [ "$(nsx rB sysctl -n $k)" = 1 ]; then
 		ART_BRNF_PER_NETNS=yes
 	else
 		ART_BRNF_PER_NETNS=no
 		on_exit "sysctl -q -w $k=$before"
 	fi
-	nsx rA sysctl -q -w $k=1
+	art_nsx rA sysctl -q -w $k=1
 }
 
 # art_topology TUNNEL: build the namespaces, the underlay and the tunnel.
 # TUNNEL: gretap, vxlan (bridged LAN) or gre, ipip (routed LAN).
 # (Few commands, batched per namespace: under TCG each exec costs.)
 art_topology() {
-	local r
-	ns_create "${ART_NS[@]}"
+	local r k ra=" netns rA"
+	if [ "$ART_RA_HOST" = 1 ]; then
+		# this system is rA: the others in namespaces; what the test
+		# changes here is put back when it ends
+		ra=""
+		ns_create hA net rB hB
+		for k in net.ipv6.conf.all.disable_ipv6 net.ipv6.conf.default.disable_ipv6 net.ipv4.ip_forward; do
+			on_exit "sysctl -q -w $k=$(sysctl -n $k)"
+		done
+		on_exit "ip link del wan0; ip link del lan0; ip link del br0; ip link del \$ART_TDEV"
+	else
+		ns_create "${ART_NS[@]}"
+	fi
 	for r in "${ART_NS[@]}"; do
-		nsx "$r" sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 \
+		art_nsx "$r" sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 \
 			net.ipv4.ip_forward="$(case $r in h?) echo 0 ;; *) echo 1 ;; esac)"
 	done
 	# veth pairs, created in their namespaces (MTU 1500, the default)
 	ip -b - <<-EOF
-		link add wan0 netns rA type veth peer name na0 netns net
+		link add wan0$ra type veth peer name na0 netns net
 		link add nb0 netns net type veth peer name wan0 netns rB
-		link add eth0 netns hA type veth peer name lan0 netns rA
+		link add eth0 netns hA type veth peer name lan0$ra
 		link add lan0 netns rB type veth peer name eth0 netns hB
 	EOF
 	ip -n net -b - <<-EOF
@@ -111,7 +147,7 @@ art_topology() {
 	local ua net gw
 	for r in "rA $ART_UA 203.0.113.0/24 198.51.100.254" "rB $ART_UB 198.51.100.0/24 203.0.113.254"; do
 		read -r r ua net gw <<<"$r"
-		ip -n "$r" -b - <<-EOF
+		art_ip "$r" -b - <<-EOF
 			addr add $ua/24 dev wan0
 			link set wan0 up
 			link set lan0 up
@@ -170,7 +206,7 @@ art_tunnel() {
 				echo "route add 192.0.2.0/25 dev $ART_TDEV"
 			fi
 		} >"$TMPD/art_tunnel.$r"
-		ip -n "$r" -b "$TMPD/art_tunnel.$r" 2>"$TMPD/art_tunnel.err" || {
+		art_ip "$r" -b "$TMPD/art_tunnel.$r" 2>"$TMPD/art_tunnel.err" || {
 			cat "$TMPD/art_tunnel.err"
 			fail "setting up $r for $t failed"
 		}
@@ -188,7 +224,7 @@ art_tunnel() {
 				echo "addr add $ART_HB/25 dev eth0"
 				echo "route add default via 192.0.2.254"
 			fi
-		} | ip -n "$r" -b - || fail "setting up $r for $t failed"
+		} | art_ip "$r" -b - || fail "setting up $r for $t failed"
 	done
 	ART_TUN=$t
 	info "[$SECONDS s] topology: LAN $([ $ART_L2 = 1 ] && echo bridged || echo routed) over $t between rA and rB"
@@ -211,7 +247,7 @@ _art_esp_batch() {
 	[ "$alg" = gcm ] || kw=enc
 	if [ "$r" = rA ]; then a=$ART_UA b=$ART_UB reqo=1 reqi=2; else a=$ART_UB b=$ART_UA reqo=2 reqi=1; fi
 	ka=${key[${alg}1]} kb=${key[${alg}2]}
-	ip -n "$r" -b - <<-EOF
+	art_ip "$r" -b - <<-EOF
 		xfrm state add src $ART_UA dst $ART_UB proto esp spi 0x1001 reqid 1 mode $mode $kw $ka
 		xfrm state add src $ART_UB dst $ART_UA proto esp spi 0x1002 reqid 2 mode $mode $kw $kb
 		xfrm policy add src $a/32 dst $b/32 proto gre dir out tmpl src $a dst $b proto esp reqid $reqo mode $mode
@@ -243,13 +279,13 @@ art_esp() {
 art_esp_flush() {
 	local r
 	for r in rA rB; do
-		printf 'xfrm policy flush\nxfrm state flush\n' | ip -n "$r" -b -
+		printf 'xfrm policy flush\nxfrm state flush\n' | art_ip "$r" -b -
 	done
 }
 
 # art_esp_bytes NS: bytes the ESP SAs of NS have carried (both directions).
 art_esp_bytes() {
-	ip -n "$1" -s xfrm state | awk '/^[[:space:]]*[0-9]+\(bytes\)/ { sub(/\(bytes\).*/, "", $1); s += $1 } END { print s + 0 }'
+	art_ip "$1" -s xfrm state | awk '/^[[:space:]]*[0-9]+\(bytes\)/ { sub(/\(bytes\).*/, "", $1); s += $1 } END { print s + 0 }'
 }
 
 # ---------------------------------------------------------------- placements
@@ -294,12 +330,12 @@ _art_tc() {
 	for r in rA rB; do
 		if [ "$1" = on ]; then
 			# shellcheck disable=SC2016 # expanded by the inner shell
-			nsx "$r" sh -c 'sysctl -q -w "$1=0" && tc qdisc add dev lan0 clsact &&
+			art_nsx "$r" sh -c 'sysctl -q -w "$1=0" && tc qdisc add dev lan0 clsact &&
 				tc filter add dev lan0 ingress protocol ip bpf da obj "$2" sec cleardf' \
 				_art_tc "$k" "$ART_TC_OBJ" || fail "tc in $r: the eBPF program $ART_TC_OBJ did not load"
 		else
 			# shellcheck disable=SC2016 # expanded by the inner shell
-			nsx "$r" sh -c 'tc qdisc del dev lan0 clsact && sysctl -q -w "$1=1"' _art_tc "$k" ||
+			art_nsx "$r" sh -c 'tc qdisc del dev lan0 clsact && sysctl -q -w "$1=1"' _art_tc "$k" ||
 				fail "tc in $r: removing clsact from lan0"
 		fi
 	done
@@ -314,7 +350,7 @@ art_place() {
 	[ "$ART_TC_ON" = 0 ] || [ "$1" = tc-ingress ] || _art_tc off
 	for r in rA rB; do
 		printf '*mangle\n-F PREROUTING\n-F OUTPUT\n%s\nCOMMIT\n' "${args:+-A $args}" |
-			nsx "$r" "$IPT_RESTORE" --noflush || fail "$IPT_RESTORE in $r: placement $1"
+			art_nsx "$r" "$IPT_RESTORE" --noflush || fail "$IPT_RESTORE in $r: placement $1"
 	done
 	[ "$1" != tc-ingress ] || [ "$ART_TC_ON" = 1 ] || _art_tc on
 	ART_PLACEMENT=$1
@@ -324,14 +360,14 @@ art_place() {
 # errors and the packets the CLEARDF rules in mangle counted.
 art_counters() {
 	# shellcheck disable=SC2016 # expanded by the inner shell
-	nsx rA bash -c 'e=$(cat /sys/class/net/$1/statistics/tx_errors)
+	art_nsx rA bash -c 'e=$(cat /sys/class/net/$1/statistics/tx_errors)
 		p=$("$2" -w -t mangle -L -v -n -x | awk '"'"'$3 == "CLEARDF" { s += $1; b += $2 } END { print s + 0, b + 0 }'"'"')
 		echo "$e $p"' art_counters "$ART_TDEV" "$IPT"
 }
 
 # art_stat NS DEV COUNTER: /sys/class/net/DEV/statistics/COUNTER in NS.
 art_stat() {
-	nsx "$1" cat "/sys/class/net/$2/statistics/$3"
+	art_nsx "$1" cat "/sys/class/net/$2/statistics/$3"
 }
 
 # art_warmup: small pings both ways (ARP, bridge learning, the tunnel is

@@ -12,6 +12,26 @@ CACHE_ROOT=${XDG_CACHE_HOME:-$HOME/.cache}/cleardf
 # Bump when the chroot's recipe changes in a way that needs a rebuild.
 PREP_RECIPE=3
 
+# mmdebstrap's options for the roots made here (prepare.sh's rows,
+# tests/router/image.sh): no recommends; snapshot mirrors' old Release
+# files accepted; apt as root (no _apt user in a fresh root); the apt lists
+# kept for later installs; no manuals, info pages, locales or docs but the
+# copyrights: smaller roots, smaller guest images.
+MMDEBSTRAP_OPTS=(
+	--variant=minbase --mode=root
+	--aptopt='Acquire::Check-Valid-Until "false"'
+	--aptopt='APT::Install-Recommends "false"'
+	--aptopt='APT::Sandbox::User "root"'
+	--skip=cleanup/apt/lists
+	--dpkgopt='force-unsafe-io'
+	--dpkgopt='path-exclude=/usr/share/man/*'
+	--dpkgopt='path-exclude=/usr/share/info/*'
+	--dpkgopt='path-exclude=/usr/share/locale/*'
+	--dpkgopt='path-include=/usr/share/locale/locale.alias'
+	--dpkgopt='path-exclude=/usr/share/doc/*'
+	--dpkgopt='path-include=/usr/share/doc/*/copyright'
+)
+
 log() { printf '%s: %s\n' "${HARNESS_NAME:-harness}" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 

@@ -144,18 +144,7 @@ do_prepare() {
 		mirrors+=("deb $URI $KERNEL_SUITE main")
 	fi
 	log "$ROW: mmdebstrap $USER_SUITE (kernel from $KERNEL_SUITE) from $URI"
-	mmdebstrap --variant=minbase --mode=root \
-		--aptopt='Acquire::Check-Valid-Until "false"' \
-		--aptopt='APT::Install-Recommends "false"' \
-		--aptopt='APT::Sandbox::User "root"' \
-		--skip=cleanup/apt/lists \
-		--dpkgopt='force-unsafe-io' \
-		--dpkgopt='path-exclude=/usr/share/man/*' \
-		--dpkgopt='path-exclude=/usr/share/info/*' \
-		--dpkgopt='path-exclude=/usr/share/locale/*' \
-		--dpkgopt='path-include=/usr/share/locale/locale.alias' \
-		--dpkgopt='path-exclude=/usr/share/doc/*' \
-		--dpkgopt='path-include=/usr/share/doc/*/copyright' \
+	mmdebstrap "${MMDEBSTRAP_OPTS[@]}" \
 		--include="$(echo "$BUILD_PKGS $GUEST_PKGS" | tr -s ' \n' ',,' | sed 's/,$//')" \
 		"$USER_SUITE" "$new" "${mirrors[@]}" >"$ROW_CACHE/mmdebstrap.log" 2>&1 ||
 		{ tail -n 30 "$ROW_CACHE/mmdebstrap.log" >&2; die "mmdebstrap failed (log: $ROW_CACHE/mmdebstrap.log)"; }

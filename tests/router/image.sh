@@ -49,16 +49,7 @@ build_rootfs() {
 	# iptables-persistent's postinst would run iptables-save in the chroot
 	# (that is: against this machine's kernel) if autosave were on.
 	# shellcheck disable=SC2016 # the hooks are expanded by mmdebstrap's shell
-	mmdebstrap --variant=minbase --mode=root \
-		--aptopt='Acquire::Check-Valid-Until "false"' \
-		--aptopt='APT::Install-Recommends "false"' \
-		--aptopt='APT::Sandbox::User "root"' \
-		--skip=cleanup/apt/lists \
-		--dpkgopt='force-unsafe-io' \
-		--dpkgopt='path-exclude=/usr/share/man/*' \
-		--dpkgopt='path-exclude=/usr/share/locale/*' \
-		--dpkgopt='path-exclude=/usr/share/doc/*' \
-		--dpkgopt='path-include=/usr/share/doc/*/copyright' \
+	mmdebstrap "${MMDEBSTRAP_OPTS[@]}" \
 		--essential-hook='printf "%s\n" "iptables-persistent iptables-persistent/autosave_v4 boolean false" "iptables-persistent iptables-persistent/autosave_v6 boolean false" | chroot "$1" debconf-set-selections' \
 		--essential-hook='mkdir -p "$1/etc/initramfs-tools/conf.d" && printf "MODULES=list\n" >"$1/etc/initramfs-tools/conf.d/router.conf"' \
 		--customize-hook='printf "%s\n" virtio_pci virtio_blk ext4 crc32c_generic >>"$1/etc/initramfs-tools/modules"' \

@@ -38,7 +38,6 @@ STEP=${1:?usage: steps.sh STEP}
 RULE='-A PREROUTING -i br0 -j CLEARDF'
 FILTER_RULE='-A INPUT -p tcp -m tcp --dport 23 -j DROP'
 RULES=/etc/iptables/rules.v4
-ART_TUN=gretap # (art_warmup names it)
 NCHECK=0
 
 # check DESC: one passed check, in the log (the asserts of lib.sh end the
@@ -48,67 +47,12 @@ check() {
 	echo "ok $NCHECK - $*"
 }
 
-# router_topology: the article's topology with this system as rA.
+# router_topology: the article's topology (article.sh) with this system as
+# rA: its br0 bridges lan0 and the gretap gt0, and its rules.v4 holds the
+# CLEARDF rule on br0.
 router_topology() {
-	local r
-	# IPv6 off on every interface the test creates (router solicitations
-	# and MLD across the tunnel would blur the captures)
-	sysctl -q -w net.ipv6.conf.default.disable_ipv6=1
-	on_exit "sysctl -q -w net.ipv6.conf.default.disable_ipv6=0"
-	ns_create hA net rB hB
-	for r in hA net rB hB; do
-		nsx "$r" sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 \
-			net.ipv4.ip_forward="$(case $r in h?) echo 0 ;; *) echo 1 ;; esac)"
-	done
-	# (each pair made in the namespace of its first end: the names exist
-	# in several namespaces)
-	ip -b - <<-EOF
-		link add wan0 type veth peer name na0 netns net
-		link add lan0 type veth peer name eth0 netns hA
-	EOF
-	ip -n net link add nb0 type veth peer name wan0 netns rB
-	ip -n rB link add lan0 type veth peer name eth0 netns hB
-	on_exit "ip link del wan0; ip link del lan0; ip link del gt0; ip link del br0"
-	ip -n net -b - <<-EOF
-		addr add 198.51.100.254/24 dev na0
-		addr add 203.0.113.254/24 dev nb0
-		link set na0 up
-		link set nb0 up
-	EOF
-	ip -b - <<-EOF
-		addr add $ART_UA/24 dev wan0
-		link set wan0 up
-		route add 203.0.113.0/24 via 198.51.100.254
-		link add gt0 type gretap local $ART_UA remote $ART_UB nopmtudisc
-		link set gt0 mtu 1500
-		link add br0 type bridge
-		link set lan0 master br0
-		link set gt0 master br0
-		link set lan0 up
-		link set gt0 up
-		link set br0 up
-	EOF
-	ip -n rB -b - <<-EOF
-		addr add $ART_UB/24 dev wan0
-		link set wan0 up
-		route add 198.51.100.0/24 via 203.0.113.254
-		link add gt0 type gretap local $ART_UB remote $ART_UA nopmtudisc
-		link set gt0 mtu 1500
-		link add br0 type bridge
-		link set lan0 master br0
-		link set gt0 master br0
-		link set lan0 up
-		link set gt0 up
-		link set br0 up
-	EOF
-	ip -n hA -b - <<-EOF
-		addr add $ART_HA/24 dev eth0
-		link set eth0 up
-	EOF
-	ip -n hB -b - <<-EOF
-		addr add $ART_HB/24 dev eth0
-		link set eth0 up
-	EOF
+	ART_RA_HOST=1
+	art_topology gretap
 	art_warmup
 	info "[$SECONDS s] topology up: hA - rA (this system, br0 + gt0) - net - rB - hB"
 }
