@@ -113,11 +113,10 @@ art_bridge_nf() {
 # TUNNEL: gretap, vxlan (bridged LAN) or gre, ipip (routed LAN).
 # (Few commands, batched per namespace: under TCG each exec costs.)
 art_topology() {
-	local r k ra=" netns rA"
+	local r k
 	if [ "$ART_RA_HOST" = 1 ]; then
 		# this system is rA: the others in namespaces; what the test
 		# changes here is put back when it ends
-		ra=""
 		ns_create hA net rB hB
 		for k in net.ipv6.conf.all.disable_ipv6 net.ipv6.conf.default.disable_ipv6 net.ipv4.ip_forward; do
 			on_exit "sysctl -q -w $k=$(sysctl -n $k)"
@@ -130,13 +129,14 @@ art_topology() {
 		art_nsx "$r" sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 \
 			net.ipv4.ip_forward="$(case $r in h?) echo 0 ;; *) echo 1 ;; esac)"
 	done
-	# veth pairs, created in their namespaces (MTU 1500, the default)
-	ip -b - <<-EOF
-		link add wan0$ra type veth peer name na0 netns net
-		link add nb0 netns net type veth peer name wan0 netns rB
-		link add eth0 netns hA type veth peer name lan0$ra
-		link add lan0 netns rB type veth peer name eth0 netns hB
-	EOF
+	# veth pairs (MTU 1500, the default), each made from the namespace of
+	# its first end: `link add NAME` fails with "File exists" when NAME
+	# exists where ip runs, whatever namespace it is meant for, and lan0,
+	# wan0 and eth0 exist in several
+	art_ip rA link add wan0 type veth peer name na0 netns net
+	ip -n net link add nb0 type veth peer name wan0 netns rB
+	art_ip rA link add lan0 type veth peer name eth0 netns hA
+	ip -n rB link add lan0 type veth peer name eth0 netns hB
 	ip -n net -b - <<-EOF
 		addr add 198.51.100.254/24 dev na0
 		addr add 203.0.113.254/24 dev nb0

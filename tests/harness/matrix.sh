@@ -10,7 +10,7 @@
 # Which suite a row runs: the full suite on the rows in CLEARDF_FULL_ROWS
 # (default: none; `all` for every row, which is `make check-all`), the core
 # tests (`# suite: core`, filter @core) on the others. CI runs the core
-# tests on all nine rows: that took 3078 s of .ci/run's 3818 s from an
+# tests on all nine rows: that took 3059 s of .ci/run's 4395 s from an
 # empty cache (2026-12-02), too little room in 75 minutes for a full row.
 # Filters after `--` replace both.
 #
