@@ -361,22 +361,16 @@ tcp_send() {
 	XFER_SUM=$(sha256sum <"$TCP_RECV" | cut -d' ' -f1)
 }
 
-# tcp_drained NS HOST PORT SECONDS: wait up to SECONDS until no TCP socket
-# of NS to HOST:PORT can still send data, i.e. none is in a state but
-# FIN-WAIT-2 or TIME-WAIT (there, all its data has been acknowledged).
-# The receiver may have everything while the sender, its ACKs late,
-# retransmits: a test that counts bytes at two capture points stops its
-# captures only after this, or a late retransmission passes one point and
-# not the other. Prints the sockets still sending when it gives up.
-tcp_drained() {
-	local ns=$1 host=$2 port=$3 secs=$4 i busy
-	for ((i = 0; i <= secs * 10; i++)); do
-		busy=$(nsx "$ns" ss -Htna dst "$host" dport = ":$port" | grep -vE '^(FIN-WAIT-2|TIME-WAIT) ' || true)
-		[ -n "$busy" ] || return 0
-		sleep 0.1
-	done
-	printf '%s\n' "$busy"
-	return 1
+# tcp_idle NS HOST PORT: no TCP socket of NS to HOST:PORT can still send
+# data: each is in FIN-WAIT-2 or TIME-WAIT, where all its data has been
+# acknowledged. Prints the others. The receiver may have everything while
+# the sender, its ACKs late, retransmits: a test that counts bytes at two
+# capture points stops its captures only once this holds (wait_for), or a
+# late retransmission passes one point and not the other.
+tcp_idle() {
+	local busy
+	busy=$(nsx "$1" ss -Htna dst "$2" dport = ":$3" | grep -vE '^(FIN-WAIT-2|TIME-WAIT) ' || true)
+	[ -z "$busy" ] || { printf '%s\n' "$busy"; return 1; }
 }
 
 # blackhole_traffic NAME EGRESS_NS EGRESS_IF [a]: the traffic of the

@@ -179,7 +179,7 @@ captured_transfer() {
 	# load): only when its socket has nothing left to send do both
 	# captures hold the same packets
 	local busy
-	if [ "$XFER_RC" = 0 ] && ! busy=$(tcp_drained "$A" "$B_IP" "$port" 30); then
+	if [ "$XFER_RC" = 0 ] && ! busy=$(wait_for 30 tcp_idle "$A" "$B_IP" "$port"); then
 		info "A's socket to port $port still had data to send 30 s after the transfer: $busy"
 	fi
 	capture_stop "$TMPD/$name-in.pcap"
